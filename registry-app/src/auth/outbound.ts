@@ -1,0 +1,144 @@
+import { BlockList, isIP } from "node:net";
+
+/** Why an outbound call failed, without secrets: "timeout", "response too large", "status 500". */
+export class OutboundError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = "OutboundError";
+  }
+}
+
+export interface BoundedResponse {
+  status: number;
+  text: string;
+}
+
+export interface BoundedRequest {
+  timeoutMs: number;
+  maxBytes: number;
+  headers?: Record<string, string>;
+}
+
+/**
+ * GET with a timeout covering headers and body, a response-size cap, and no redirects followed
+ * (a redirect comes back as its 3xx status so callers treat it as a failure).
+ */
+export async function boundedGet(
+  fetchImpl: typeof fetch,
+  url: string,
+  request: BoundedRequest,
+): Promise<BoundedResponse> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), request.timeoutMs);
+  try {
+    let response: Response;
+    try {
+      response = await fetchImpl(url, {
+        method: "GET",
+        headers: request.headers,
+        redirect: "manual",
+        signal: controller.signal,
+      });
+    } catch {
+      throw new OutboundError(controller.signal.aborted ? "timeout" : "connection failed");
+    }
+    const declared = Number(response.headers.get("content-length") ?? "NaN");
+    if (Number.isFinite(declared) && declared > request.maxBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new OutboundError("response too large", response.status);
+    }
+    const text = await readCapped(response, request.maxBytes, controller.signal);
+    return { status: response.status, text };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readCapped(response: Response, maxBytes: number, signal: AbortSignal): Promise<string> {
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw new OutboundError("response too large", response.status);
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    if (error instanceof OutboundError) throw error;
+    throw new OutboundError(signal.aborted ? "timeout" : "connection failed", response.status);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** GET that must answer 200 with a JSON body. */
+export async function getJson(
+  fetchImpl: typeof fetch,
+  url: string,
+  request: BoundedRequest,
+): Promise<unknown> {
+  const response = await boundedGet(fetchImpl, url, {
+    ...request,
+    headers: { accept: "application/json", ...request.headers },
+  });
+  if (response.status !== 200) throw new OutboundError(`status ${response.status}`, response.status);
+  try {
+    return JSON.parse(response.text) as unknown;
+  } catch {
+    throw new OutboundError("response is not JSON", response.status);
+  }
+}
+
+/** Ranges an SSRF-safe outbound call must not reach: private, loopback, link-local, CGNAT, multicast, … */
+const nonPublic = new BlockList();
+for (const [network, prefix] of [
+  ["0.0.0.0", 8],
+  ["10.0.0.0", 8],
+  ["100.64.0.0", 10],
+  ["127.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["172.16.0.0", 12],
+  ["192.0.0.0", 24],
+  ["192.0.2.0", 24],
+  ["192.168.0.0", 16],
+  ["198.18.0.0", 15],
+  ["198.51.100.0", 24],
+  ["203.0.113.0", 24],
+  ["224.0.0.0", 4],
+  ["240.0.0.0", 4],
+] as const) {
+  nonPublic.addSubnet(network, prefix, "ipv4");
+}
+for (const [network, prefix] of [
+  ["::", 128],
+  ["::1", 128],
+  ["64:ff9b::", 96],
+  ["100::", 64],
+  ["2001:db8::", 32],
+  ["fc00::", 7],
+  ["fe80::", 10],
+  ["ff00::", 8],
+] as const) {
+  nonPublic.addSubnet(network, prefix, "ipv6");
+}
+
+/** True for any address that is not a globally routable unicast address. */
+export function isNonPublicAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 4) return nonPublic.check(address, "ipv4");
+  if (family === 6) {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+    if (mapped?.[1]) return nonPublic.check(mapped[1], "ipv4");
+    return nonPublic.check(address, "ipv6");
+  }
+  return true;
+}
