@@ -45,11 +45,12 @@ export class FakeOidcIssuer {
   ) {}
 
   static async start(): Promise<FakeOidcIssuer> {
-    let self: FakeOidcIssuer | undefined;
-    const { server, baseUrl } = await listen((req, res) => self?.handle(req, res));
-    self = new FakeOidcIssuer(server, baseUrl);
-    self.keys.push(await newKey("key-1"));
-    return self;
+    const holder: { issuer?: FakeOidcIssuer } = {};
+    const { server, baseUrl } = await listen((req, res) => holder.issuer?.handle(req, res));
+    const issuer = new FakeOidcIssuer(server, baseUrl);
+    issuer.keys.push(await newKey("key-1"));
+    holder.issuer = issuer;
+    return issuer;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -110,10 +111,10 @@ export class FakeGitHub {
   ) {}
 
   static async start(users: Record<string, FakeGitHubUser>, pathPrefix = ""): Promise<FakeGitHub> {
-    let self: FakeGitHub | undefined;
-    const { server, baseUrl } = await listen((req, res) => self?.handle(req, res, pathPrefix));
-    self = new FakeGitHub(server, `${baseUrl}${pathPrefix}`, new Map(Object.entries(users)));
-    return self;
+    const holder: { github?: FakeGitHub } = {};
+    const { server, baseUrl } = await listen((req, res) => holder.github?.handle(req, res, pathPrefix));
+    holder.github = new FakeGitHub(server, `${baseUrl}${pathPrefix}`, new Map(Object.entries(users)));
+    return holder.github;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse, prefix: string): void {
