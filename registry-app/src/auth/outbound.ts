@@ -1,4 +1,7 @@
-import { BlockList, isIP } from "node:net";
+import dns, { type LookupAddress } from "node:dns";
+import http from "node:http";
+import https from "node:https";
+import { BlockList, isIP, type LookupFunction } from "node:net";
 
 /** Why an outbound call failed, without secrets: "timeout", "response too large", "status 500". */
 export class OutboundError extends Error {
@@ -141,4 +144,66 @@ export function isNonPublicAddress(address: string): boolean {
     return nonPublic.check(address, "ipv6");
   }
   return true;
+}
+
+export interface GuardedGetOptions {
+  timeoutMs: number;
+  maxBytes: number;
+  allowPrivate: boolean;
+  headers?: Record<string, string>;
+}
+
+/**
+ * GET through node:http(s) whose DNS lookup refuses non-public addresses at connect time, so a
+ * rebinding answer between a pre-check and the connection cannot reach the internal network.
+ * No redirects are followed; timeout and size cap as in boundedGet.
+ */
+export function guardedGet(url: string, options: GuardedGetOptions): Promise<BoundedResponse> {
+  const target = new URL(url);
+  const client = target.protocol === "https:" ? https : http;
+  const lookup: LookupFunction = (hostname, lookupOptions, callback) => {
+    dns.lookup(hostname, { ...lookupOptions, all: true }, (error, addresses) => {
+      if (error) return callback(error, "", 0);
+      const list = addresses as LookupAddress[];
+      const refused = !options.allowPrivate && list.some((a) => isNonPublicAddress(a.address));
+      if (refused || list.length === 0) {
+        return callback(new OutboundError("target address is not public"), "", 0);
+      }
+      if (lookupOptions.all) return callback(null, list);
+      const first = list[0] as LookupAddress;
+      return callback(null, first.address, first.family);
+    });
+  };
+  return new Promise<BoundedResponse>((resolve, reject) => {
+    const request = client.get(
+      target,
+      { headers: options.headers, lookup, timeout: options.timeoutMs, agent: false },
+      (response) => {
+        const chunks: Buffer[] = [];
+        let total = 0;
+        response.on("data", (chunk: Buffer) => {
+          total += chunk.length;
+          if (total > options.maxBytes) {
+            request.destroy(new OutboundError("response too large", response.statusCode));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        response.on("end", () => {
+          // The whole body may arrive in one chunk and end before the destroy takes effect.
+          if (total > options.maxBytes) reject(new OutboundError("response too large", response.statusCode));
+          else resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
+        });
+        response.on("error", (error) => reject(asOutbound(error)));
+      },
+    );
+    const deadline = setTimeout(() => request.destroy(new OutboundError("timeout")), options.timeoutMs);
+    request.on("close", () => clearTimeout(deadline));
+    request.on("timeout", () => request.destroy(new OutboundError("timeout")));
+    request.on("error", (error) => reject(asOutbound(error)));
+  });
+}
+
+function asOutbound(error: Error): OutboundError {
+  return error instanceof OutboundError ? error : new OutboundError("connection failed");
 }

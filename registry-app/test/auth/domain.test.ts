@@ -84,6 +84,24 @@ describe("auth: /auth/dns", () => {
     ]);
   });
 
+  it("accepts ECDSA signatures whose R or S lost a leading zero byte (Go big.Int encoding)", async () => {
+    // About 1 in 128 signatures has a leading zero in R or S; search for one, then strip it as Go does.
+    for (let attempt = 0; attempt < 2000; attempt += 1) {
+      const body = signed(ec, "ecdsa.example");
+      const sig = Buffer.from(body.signed_timestamp, "hex");
+      const zeroInR = sig[0] === 0;
+      const zeroInS = sig[48] === 0;
+      if (!zeroInR && !zeroInS) continue;
+      const stripped = zeroInR
+        ? Buffer.concat([sig.subarray(1, 48), sig.subarray(48)])
+        : Buffer.concat([sig.subarray(0, 48), sig.subarray(49)]);
+      const res = await login(app, "dns", { ...body, signed_timestamp: stripped.toString("hex") });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return;
+    }
+    assert.fail("no signature with a leading zero byte in 2000 attempts");
+  });
+
   it("rejects a signature made with the wrong key", async () => {
     const res = await login(app, "dns", signed(ed25519PublisherKey(), "example.com"));
     assert.equal(res.status, 401);

@@ -1,7 +1,7 @@
 import { createPublicKey, ECDH, verify, type KeyObject } from "node:crypto";
 import { z } from "zod";
 import { ProblemError } from "../../errors";
-import { boundedGet, isNonPublicAddress, OutboundError } from "../outbound";
+import { isNonPublicAddress, OutboundError, type BoundedRequest, type BoundedResponse } from "../outbound";
 import { unauthorized } from "../tokens";
 import { parseBody, publish, type LoginMethod } from "./common";
 
@@ -77,12 +77,32 @@ export function parseKeyRecord(record: string): ProofKey | undefined {
   return undefined;
 }
 
+const P384_SCALAR_BYTES = 48;
+
+/**
+ * R||S as fixed 96 bytes. mcp-publisher concatenates big.Int bytes, which drops leading zero bytes,
+ * so a shorter signature is tried at every split that leaves both halves at most 48 bytes.
+ */
+function p384Candidates(signature: Buffer): Buffer[] {
+  const full = 2 * P384_SCALAR_BYTES;
+  if (signature.length === full) return [signature];
+  if (signature.length > full || signature.length < full - 4) return [];
+  const candidates: Buffer[] = [];
+  for (let split = signature.length - P384_SCALAR_BYTES; split <= P384_SCALAR_BYTES; split += 1) {
+    const pad = (part: Buffer) => Buffer.concat([Buffer.alloc(P384_SCALAR_BYTES - part.length), part]);
+    candidates.push(Buffer.concat([pad(signature.subarray(0, split)), pad(signature.subarray(split))]));
+  }
+  return candidates;
+}
+
 /** Ed25519 over the timestamp bytes; ECDSA P-384 over SHA-384 of them with an R||S signature. */
 export function verifyProof(proof: ProofKey, timestamp: string, signature: Buffer): boolean {
   const data = Buffer.from(timestamp, "utf8");
   try {
     if (proof.algorithm === "ed25519") return verify(null, data, proof.key, signature);
-    return verify("sha384", data, { key: proof.key, dsaEncoding: "ieee-p1363" }, signature);
+    return p384Candidates(signature).some((candidate) =>
+      verify("sha384", data, { key: proof.key, dsaEncoding: "ieee-p1363" }, candidate),
+    );
   } catch {
     return false;
   }
@@ -160,7 +180,8 @@ export function dnsMethod(settings: DnsSettings): LoginMethod {
 }
 
 export interface HttpSettings extends DomainProofSettings {
-  fetch: typeof fetch;
+  /** Fetches the proof document: no redirects, timeout and size cap as given. */
+  get: (url: string, request: BoundedRequest) => Promise<BoundedResponse>;
   lookup: (hostname: string) => Promise<string[]>;
   timeoutMs: number;
   allowPrivate: boolean;
@@ -188,7 +209,7 @@ export function httpMethod(settings: HttpSettings): LoginMethod {
     }
     let response;
     try {
-      response = await boundedGet(settings.fetch, url, {
+      response = await settings.get(url, {
         timeoutMs: settings.timeoutMs,
         maxBytes: HTTP_PROOF_MAX_BYTES,
         headers: { accept: "text/plain", "user-agent": "mcp-registry" },

@@ -1,6 +1,7 @@
 import { lookup as dnsLookup, Resolver } from "node:dns/promises";
 import type { AuthEnv } from "../env";
 import { OidcIssuer, type OidcFetchSettings } from "../oidc";
+import { boundedGet, guardedGet } from "../outbound";
 import { unauthorized, type RegistryTokens } from "../tokens";
 import type { AuthDeps } from "../types";
 import type { LoginMethod } from "./common";
@@ -59,7 +60,11 @@ export function createLoginMethods(env: AuthEnv, deps: AuthDeps & { now: () => n
     }),
     httpMethod({
       now: deps.now,
-      fetch: fetchImpl,
+      // Production connects through the guarded lookup (no DNS-rebinding window); tests inject fetch.
+      get: deps.fetch
+        ? (url, request) => boundedGet(fetchImpl, url, request)
+        : (url, request) =>
+            guardedGet(url, { ...request, allowPrivate: env.MCP_REGISTRY_HTTP_AUTH_ALLOW_PRIVATE }),
       lookup: deps.lookup ?? defaultLookup,
       timeoutMs: env.MCP_REGISTRY_AUTH_HTTP_TIMEOUT_MS,
       allowPrivate: env.MCP_REGISTRY_HTTP_AUTH_ALLOW_PRIVATE,
