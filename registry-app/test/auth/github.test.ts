@@ -103,6 +103,10 @@ describe("auth: /auth/github-at", () => {
     const slow = await login(app, "github-at", { github_token: "gho_alice" });
     assert.equal(slow.status, 502);
     assert.match(slow.body.detail, /timeout/);
+    github.overrides.set("/user", { status: 403, body: '{"message":"API rate limit exceeded"}' });
+    const limited = await login(app, "github-at", { github_token: "gho_alice" });
+    assert.equal(limited.status, 502);
+    assert.match(limited.body.detail, /rate limit/);
     github.overrides.set("/user", { status: 200, body: "[not json" });
     assert.equal((await login(app, "github-at", { github_token: "gho_alice" })).status, 502);
   });

@@ -45,8 +45,15 @@ export function githubAtMethod(settings: GitHubAtSettings): LoginMethod {
         },
       });
     } catch (error) {
-      if (error instanceof OutboundError && (error.status === 401 || error.status === 403)) {
+      if (error instanceof OutboundError && error.status === 401)
         throw unauthorized("GitHub rejected the token.");
+      if (error instanceof OutboundError && error.status === 403) {
+        // GitHub answers 403 for rate limits and SAML SSO enforcement, not for bad tokens.
+        throw new ProblemError(
+          502,
+          "Bad Gateway",
+          "GitHub refused the request (rate limit or SSO enforcement).",
+        );
       }
       const reason = error instanceof Error ? error.message : "failed";
       throw new ProblemError(502, "Bad Gateway", `Could not reach the GitHub API: ${reason}.`);
