@@ -4,7 +4,7 @@ import type { AuthEnv } from "./env";
 import { createLoginMethods, type LoginMethod } from "./methods";
 import { assertNotBlocked } from "./permissions";
 import { RateLimiter } from "./rate-limit";
-import { bearerToken, RegistryTokens, unauthorized } from "./tokens";
+import { bearerToken, RegistryTokens } from "./tokens";
 import type { AuthDeps, RegistryClaims, RegistryPermission, TokenResponse } from "./types";
 
 export { authEnv, type AuthEnv, type ExtraClaims } from "./env";
@@ -54,7 +54,11 @@ function clientIp(request: FastifyRequest): string {
 function parseJsonBody(body: string): unknown {
   if (body.trim() === "") return {};
   try {
-    return JSON.parse(body) as unknown;
+    return JSON.parse(body, (key, value: unknown) => {
+      // Same stance as Fastify's default parser: prototype-poisoning keys are refused outright.
+      if (key === "__proto__") throw new SyntaxError("forbidden key");
+      return value;
+    }) as unknown;
   } catch {
     throw new ProblemError(400, "Bad Request", "The request body is not valid JSON.");
   }
@@ -120,10 +124,17 @@ export async function createAuth(env: AuthEnv, deps: AuthDeps = {}): Promise<Aut
   };
 
   const registerLogin = (scope: FastifyInstance, method: LoginMethod): void => {
-    scope.post(`/${method.path}`, { bodyLimit: env.MCP_REGISTRY_AUTH_BODY_LIMIT_BYTES }, async (request) => {
-      const grant = await method.exchange(request.body ?? {});
-      return issueToken(grant.method, grant.subject, grant.permissions);
-    });
+    scope.post(
+      `/${method.path}`,
+      { bodyLimit: env.MCP_REGISTRY_AUTH_BODY_LIMIT_BYTES },
+      async (request, reply) => {
+        const grant = await method.exchange(request.body ?? {});
+        const token = await issueToken(grant.method, grant.subject, grant.permissions);
+        // RFC 6749 §5.1: responses carrying tokens must not be cached.
+        void reply.header("cache-control", "no-store");
+        return token;
+      },
+    );
   };
 
   return {
@@ -135,5 +146,3 @@ export async function createAuth(env: AuthEnv, deps: AuthDeps = {}): Promise<Aut
     githubClientId: env.MCP_REGISTRY_GITHUB_CLIENT_ID,
   };
 }
-
-export { unauthorized };

@@ -166,6 +166,13 @@ describe("auth: /auth/dns", () => {
     });
     assert.equal(broken.statusCode, 400);
     assert.match(broken.json<Problem>().detail, /not valid JSON/);
+    const poisoned = await app.inject({
+      method: "POST",
+      url: "/v0/auth/dns",
+      headers: { "content-type": "application/json" },
+      payload: '{"__proto__": {"isAdmin": true}, "domain": "example.com"}',
+    });
+    assert.equal(poisoned.statusCode, 400);
     assert.equal(lookedUp.length, before);
   });
 

@@ -7,6 +7,7 @@ describe("auth: /auth/none", () => {
     for (const prefix of ["/v0", "/v0.1"]) {
       const res = await app.inject({ method: "POST", url: `${prefix}/auth/none` });
       assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.headers["cache-control"], "no-store");
       const body = res.json<{ registry_token: string; expires_at: number }>();
       assert.match(body.registry_token, /^ey/);
       const who = await app.inject({
