@@ -8,6 +8,7 @@ import { bearerToken, RegistryTokens } from "./tokens";
 import type { AuthDeps, RegistryClaims, RegistryPermission, TokenResponse } from "./types";
 
 export { authEnv, type AuthEnv, type ExtraClaims } from "./env";
+export { authSchemas } from "./schemas";
 export { generateSigningKeyHex, parseSigningKey } from "./keys";
 export { assertCanEdit, assertCanPublish, patternMatches } from "./permissions";
 export type { AuthDeps, RegistryClaims, RegistryPermission, TokenResponse } from "./types";

@@ -16,7 +16,7 @@ const HOSTNAME =
   /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
 
-const domainBody = z.object({
+export const domainBody = z.object({
   domain: z
     .string({ error: "required: a domain name such as example.com" })
     .transform((value) => value.trim().toLowerCase().replace(/\.$/, ""))

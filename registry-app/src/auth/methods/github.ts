@@ -12,7 +12,7 @@ export function isGitHubLogin(value: unknown): value is string {
   return typeof value === "string" && GITHUB_LOGIN.test(value);
 }
 
-const githubAtBody = z.object({
+export const githubAtBody = z.object({
   github_token: z
     .string({ error: "required: a GitHub access token" })
     .min(1, "required: a GitHub access token")
@@ -85,7 +85,7 @@ export function githubAtMethod(settings: GitHubAtSettings): LoginMethod {
   };
 }
 
-const oidcBody = z.object({
+export const oidcBody = z.object({
   oidc_token: z
     .string({ error: "required: an OIDC ID token" })
     .min(1, "required: an OIDC ID token")
@@ -107,5 +107,3 @@ export function githubOidcMethod(issuer: OidcIssuer, audience: string): LoginMet
     },
   };
 }
-
-export { oidcBody };
