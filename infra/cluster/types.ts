@@ -1,0 +1,19 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+/** What the rest of the program needs from a cluster, whichever kind it is. */
+export interface Cluster {
+  readonly kind: "minikube" | "gke";
+  /** Every Kubernetes resource is created through this provider (never the ambient kubeconfig). */
+  readonly provider: k8s.Provider;
+  /** Kubeconfig for humans and CI (secret). */
+  readonly kubeconfig: pulumi.Output<string>;
+  /** StorageClass for PersistentVolumeClaims (database, Prometheus, MinIO). */
+  readonly storageClass: string;
+  /** Docker repository to push the registry image to (`<region>-docker.pkg.dev/<project>/<repo>`); none locally. */
+  readonly imageRepository: pulumi.Output<string> | undefined;
+  /** Workload Identity on GKE: the pool and the project that owns the Google service accounts. */
+  readonly workloadIdentity: { readonly pool: string; readonly project: string } | undefined;
+  /** Resources that must exist before workloads are scheduled (the node pool on GKE). */
+  readonly ready: pulumi.Resource[];
+}

@@ -1,0 +1,55 @@
+// The one version table: every external chart, image and platform version the program deploys is pinned here,
+// so an upgrade is a one-line diff that CI previews. scripts/lib.sh reads `minikubeKubernetes` from this file.
+
+/** A Helm chart pinned to an exact version; `repo` is an HTTPS chart repository or an `oci://` registry. */
+export interface PinnedChart {
+  readonly chart: string;
+  readonly repo: string;
+  readonly version: string;
+}
+
+/** Kubernetes and tool versions outside Helm. */
+export const platformVersions = {
+  // Minikube's Kubernetes for `local` (scripts/local-up.sh); GKE follows its release channel instead.
+  minikubeKubernetes: "v1.34.0",
+  // Gateway API release whose standard-channel CRDs the gatewayApiCrds chart installs (NGINX Gateway Fabric 2.2 supports it).
+  gatewayApi: "v1.3.0",
+} as const;
+
+export const charts = {
+  certManager: { chart: "cert-manager", repo: "https://charts.jetstack.io", version: "v1.21.2" },
+  // Envoy Gateway's CRD-only chart, used with only the Gateway API standard channel enabled: the CRDs come
+  // from a pinned chart instead of a manifest URL fetched at deploy time.
+  gatewayApiCrds: { chart: "gateway-crds-helm", repo: "oci://docker.io/envoyproxy", version: "v1.5.0" },
+  nginxGatewayFabric: { chart: "nginx-gateway-fabric", repo: "oci://ghcr.io/nginx/charts", version: "2.2.2" },
+  // CloudNativePG 1.30.0; object-store backups moved to the Barman Cloud CNPG-I plugin below.
+  cloudnativePg: {
+    chart: "cloudnative-pg",
+    repo: "https://cloudnative-pg.github.io/charts",
+    version: "0.29.0",
+  },
+  barmanCloudPlugin: {
+    chart: "plugin-barman-cloud",
+    repo: "https://cloudnative-pg.github.io/charts",
+    version: "0.8.1",
+  },
+  // The chart carries the K8up CRDs since 4.8.5, so none are applied from a release URL.
+  k8up: { chart: "k8up", repo: "https://k8up-io.github.io/k8up", version: "4.8.5" },
+  kubePrometheusStack: {
+    chart: "kube-prometheus-stack",
+    repo: "https://prometheus-community.github.io/helm-charts",
+    version: "81.6.2",
+  },
+  // --- registry (issue 6) chart rows go here ---
+} as const satisfies Record<string, PinnedChart>;
+
+export const images = {
+  // MinIO stopped publishing community images in October 2025 (maintenance mode); this is the last release
+  // image. The object-store interface stays S3-generic so another S3 server can replace it.
+  minio: "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
+  minioClient: "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z",
+  // --- registry (issue 6) image rows go here ---
+} as const satisfies Record<string, string>;
+
+export type ChartName = keyof typeof charts;
+export type ImageName = keyof typeof images;
