@@ -83,9 +83,9 @@ export async function loadProgramError(
     loadProgramModule();
   } catch (error) {
     if (resources.length > 0) {
-      throw new Error(
-        `the program registered ${resources.length} resources before failing: ${String(error)}`,
-      );
+      throw new Error(`the program registered ${resources.length} resources before failing`, {
+        cause: error,
+      });
     }
     return error instanceof Error ? error.message : String(error);
   }
