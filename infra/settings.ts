@@ -9,11 +9,9 @@ const PROJECT = "mcp-registry";
 // ---------------------------------------------------------------------------------------------------------
 // Reusable value schemas
 // ---------------------------------------------------------------------------------------------------------
-const quantity = z
-  .string()
-  .regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/, {
-    error: "must be a Kubernetes quantity such as 500m, 256Mi or 10Gi",
-  });
+const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/, {
+  error: "must be a Kubernetes quantity such as 500m, 256Mi or 10Gi",
+});
 const storageSize = z
   .string()
   .regex(/^[1-9][0-9]*(Mi|Gi|Ti)$/, { error: "must be a size such as 512Mi, 10Gi or 1Ti" });
@@ -29,11 +27,9 @@ const cidr = z
   .regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/([0-9]|[12][0-9]|3[0-2])$/, {
     error: "must be an IPv4 CIDR such as 10.10.0.0/20",
   });
-const dnsLabel = z
-  .string()
-  .regex(/^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/, {
-    error: "must be a lower-case DNS label of at most 40 characters",
-  });
+const dnsLabel = z.string().regex(/^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/, {
+  error: "must be a lower-case DNS label of at most 40 characters",
+});
 const positiveInt = z
   .number()
   .int({ error: "must be a whole number" })

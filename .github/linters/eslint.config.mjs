@@ -16,13 +16,21 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "no-restricted-syntax": [
         "error",
-        { selector: "ExportDefaultDeclaration", message: "Use named exports (house rule: no default exports)." },
+        {
+          selector: "ExportDefaultDeclaration",
+          message: "Use named exports (house rule: no default exports).",
+        },
       ],
       eqeqeq: ["error", "smart"],
     },
   },
   {
-    files: ["test/**/*.ts", "registry-app/test/**/*.ts", "registry-app/bench/**/*.ts", "policies/test/**/*.ts"],
+    files: [
+      "test/**/*.ts",
+      "registry-app/test/**/*.ts",
+      "registry-app/bench/**/*.ts",
+      "policies/test/**/*.ts",
+    ],
     rules: {
       "@typescript-eslint/no-unused-expressions": "off",
     },
