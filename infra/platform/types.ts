@@ -24,6 +24,8 @@ export interface Platform {
     readonly namespace: string;
     /** Labels a ServiceMonitor/PodMonitor/PrometheusRule needs to be picked up by this Prometheus. */
     readonly selectorLabels: Readonly<Record<string, string>>;
+    /** Labels on a ConfigMap that make Grafana's dashboard sidecar load the JSON dashboards in it. */
+    readonly dashboardLabels: Readonly<Record<string, string>>;
     readonly grafanaUrl: pulumi.Output<string> | undefined;
   };
   readonly cnpg: {
