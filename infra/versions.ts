@@ -49,6 +49,10 @@ export const images = {
   minio: "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
   minioClient: "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z",
   // --- registry (issue 6) image rows go here ---
+  // CloudNativePG operand (PostgreSQL 18, immutable build tag); pg_trgm ships with the server's contrib.
+  postgres: "ghcr.io/cloudnative-pg/postgresql:18.3-202605110912-minimal-trixie",
+  // Shell-free kubectl for the restore drill's create/wait/delete steps (same minor as the local cluster).
+  kubectl: "registry.k8s.io/kubectl:v1.34.0",
 } as const satisfies Record<string, string>;
 
 export type ChartName = keyof typeof charts;

@@ -1,0 +1,351 @@
+// The registry workload: service account, a migration Job per image (so replicas never race on DDL), the
+// Deployment, its ClusterIP Service, HPA, PodDisruptionBudget and NetworkPolicies.
+import { createHash } from "node:crypto";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { DATABASE_NAME, POSTGRES_PORT } from "../data/naming";
+import { appLabels, hardenedContainer, hardenedPodSpec, selectorLabels } from "../lib/workload";
+import type { Platform } from "../platform/types";
+import type { RegistrySettings, ResourceSettings } from "../settings";
+import type { RegistrySecretRefs } from "./secrets";
+
+type EnvVar = k8s.types.input.core.v1.EnvVar;
+type Labels = Readonly<Record<string, string>>;
+
+/** The app's HTTP port: API, probes and /metrics. */
+export const REGISTRY_PORT = 8080;
+/** The app drains in-flight requests for this long after SIGTERM (its MCP_REGISTRY_SHUTDOWN_GRACE_SECONDS). */
+export const DRAIN_SECONDS = 20;
+/** Pause before SIGTERM so the endpoint removal reaches the gateway first. */
+export const PRESTOP_SLEEP_SECONDS = 5;
+/** Connections each replica keeps to PostgreSQL (or the pooler). */
+export const DATABASE_POOL_SIZE = 10;
+
+export const DEFAULT_RESOURCES: ResourceSettings = {
+  requests: { cpu: "100m", memory: "256Mi" },
+  limits: { cpu: "500m", memory: "512Mi" },
+};
+
+export const SERVER_SELECTOR: Labels = selectorLabels("registry", "server");
+export const MIGRATE_SELECTOR: Labels = selectorLabels("registry", "migrate");
+
+export interface RegistryDatabaseRef {
+  /** Host in the registry's namespace: the pooler service, or the cluster's rw service. */
+  readonly host: string;
+  /** CNPG's app Secret (username, password, uri). */
+  readonly appSecretName: string;
+  /** Whether `host` is a PgBouncer pooler rather than the rw service named in the Secret's `uri`. */
+  readonly viaPooler: boolean;
+  /** Pod labels of the PostgreSQL or pooler pods the registry connects to. */
+  readonly podSelectors: readonly Labels[];
+}
+
+export interface RegistryAppArgs {
+  readonly provider: k8s.Provider;
+  readonly namespace: pulumi.Input<string>;
+  readonly image: pulumi.Input<string>;
+  readonly imagePullPolicy: pulumi.Input<string>;
+  readonly registry: Readonly<RegistrySettings>;
+  readonly database: RegistryDatabaseRef;
+  readonly secrets: RegistrySecretRefs;
+  /** Zones are a hard spread constraint where the cluster has several (regional production). */
+  readonly spreadAcrossZones: boolean;
+  readonly platform: Pick<Platform, "gateway" | "monitoring">;
+  /** Resources that must exist before the pods start (the database, the node pool). */
+  readonly dependsOn: pulumi.Resource[];
+}
+
+/** The app's environment: plain settings as values, every secret through a secretKeyRef. */
+export function registryEnv(
+  registry: Readonly<RegistrySettings>,
+  database: RegistryDatabaseRef,
+  secrets: RegistrySecretRefs,
+): EnvVar[] {
+  const fromSecret = (name: string, secret: string, key: string): EnvVar => ({
+    name,
+    valueFrom: { secretKeyRef: { name: secret, key } },
+  });
+  const env: EnvVar[] = [];
+  if (database.viaPooler) {
+    // Kubernetes expands $(VAR) from the variables above, so the password never appears in the spec.
+    env.push(
+      fromSecret("MCP_REGISTRY_DATABASE_USER", database.appSecretName, "username"),
+      fromSecret("MCP_REGISTRY_DATABASE_PASSWORD", database.appSecretName, "password"),
+      {
+        name: "MCP_REGISTRY_DATABASE_URL",
+        value: `postgresql://$(MCP_REGISTRY_DATABASE_USER):$(MCP_REGISTRY_DATABASE_PASSWORD)@${database.host}:${POSTGRES_PORT}/${DATABASE_NAME}`,
+      },
+    );
+  } else {
+    env.push(fromSecret("MCP_REGISTRY_DATABASE_URL", database.appSecretName, "uri"));
+  }
+  env.push(
+    { name: "MCP_REGISTRY_DATABASE_POOL_SIZE", value: String(DATABASE_POOL_SIZE) },
+    fromSecret("MCP_REGISTRY_JWT_PRIVATE_KEY", secrets.jwt.name, secrets.jwt.key),
+    { name: "MCP_REGISTRY_ENABLE_ANONYMOUS_AUTH", value: String(registry.anonymousAuth) },
+    { name: "MCP_REGISTRY_SHUTDOWN_GRACE_SECONDS", value: String(DRAIN_SECONDS) },
+  );
+  if (registry.github !== undefined) {
+    if (secrets.github === undefined)
+      throw new Error("registry.github: is set but no GitHub client secret Secret was created");
+    env.push(
+      { name: "MCP_REGISTRY_GITHUB_CLIENT_ID", value: registry.github.clientId },
+      fromSecret("MCP_REGISTRY_GITHUB_CLIENT_SECRET", secrets.github.name, secrets.github.key),
+    );
+  }
+  const oidc = registry.oidc;
+  env.push({ name: "MCP_REGISTRY_OIDC_ENABLED", value: String(oidc !== undefined) });
+  if (oidc !== undefined) {
+    env.push(
+      { name: "MCP_REGISTRY_OIDC_ISSUER", value: oidc.issuer },
+      { name: "MCP_REGISTRY_OIDC_CLIENT_ID", value: oidc.clientId },
+      { name: "MCP_REGISTRY_OIDC_EXTRA_CLAIMS", value: JSON.stringify(oidc.extraClaims) },
+      { name: "MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS", value: oidc.publishPermissions.join(",") },
+      { name: "MCP_REGISTRY_OIDC_EDIT_PERMISSIONS", value: oidc.editPermissions.join(",") },
+    );
+  }
+  if (registry.seedFrom !== undefined) env.push({ name: "MCP_REGISTRY_SEED_FROM", value: registry.seedFrom });
+  return env;
+}
+
+/** Spread over nodes always; over zones as a hard rule only where the cluster spans several. */
+export function spreadConstraints(
+  selector: Labels,
+  acrossZones: boolean,
+): k8s.types.input.core.v1.TopologySpreadConstraint[] {
+  return [
+    {
+      maxSkew: 1,
+      topologyKey: "topology.kubernetes.io/zone",
+      whenUnsatisfiable: acrossZones ? "DoNotSchedule" : "ScheduleAnyway",
+      labelSelector: { matchLabels: { ...selector } },
+    },
+    {
+      maxSkew: 1,
+      topologyKey: "kubernetes.io/hostname",
+      whenUnsatisfiable: "ScheduleAnyway",
+      labelSelector: { matchLabels: { ...selector } },
+    },
+  ];
+}
+
+/** Short, stable suffix for per-image objects such as the migration Job. */
+export function imageHash(image: string): string {
+  return createHash("sha256").update(image).digest("hex").slice(0, 10);
+}
+
+export class RegistryApp extends pulumi.ComponentResource {
+  readonly deployment: k8s.apps.v1.Deployment;
+  readonly service: k8s.core.v1.Service;
+  readonly serviceName: string;
+  readonly migration: k8s.batch.v1.Job;
+
+  constructor(name: string, args: RegistryAppArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mcp-registry:registry:RegistryApp", name, {}, opts);
+    const { provider, namespace, registry } = args;
+    if (args.database.podSelectors.length === 0)
+      throw new Error("RegistryApp: database.podSelectors must name the pods the registry connects to");
+    const env = registryEnv(registry, args.database, args.secrets);
+    const resources = registry.resources ?? DEFAULT_RESOURCES;
+    const child = { parent: this, provider };
+    const serverLabels = appLabels("registry", "server");
+    this.serviceName = "registry";
+
+    const account = new k8s.core.v1.ServiceAccount(
+      `${name}-account`,
+      {
+        metadata: { name: "registry", namespace, labels: serverLabels },
+        automountServiceAccountToken: false,
+      },
+      child,
+    );
+
+    const container = (containerName: string, command: string[]) =>
+      hardenedContainer({
+        name: containerName,
+        image: args.image,
+        imagePullPolicy: args.imagePullPolicy,
+        args: command,
+        env,
+        resources,
+      });
+
+    // One Job per image: its name changes with the image, so each rollout migrates exactly once first.
+    this.migration = new k8s.batch.v1.Job(
+      `${name}-migrate`,
+      {
+        metadata: {
+          name: pulumi.output(args.image).apply((image) => `registry-migrate-${imageHash(image)}`),
+          namespace,
+          labels: appLabels("registry", "migrate"),
+        },
+        spec: {
+          backoffLimit: 3,
+          activeDeadlineSeconds: 900,
+          template: {
+            metadata: { labels: appLabels("registry", "migrate") },
+            spec: hardenedPodSpec({
+              serviceAccountName: account.metadata.name,
+              restartPolicy: "Never",
+              containers: [container("migrate", ["node", "dist/src/main.js", "migrate"])],
+            }),
+          },
+        },
+      },
+      { ...child, dependsOn: args.dependsOn },
+    );
+
+    const server = {
+      ...container("registry", ["node", "dist/src/main.js", "serve"]),
+      ports: [{ name: "http", containerPort: REGISTRY_PORT, protocol: "TCP" }],
+      // /livez never touches the database; a slow start gets 60 s before liveness applies.
+      startupProbe: {
+        httpGet: { path: "/livez", port: "http" },
+        periodSeconds: 2,
+        failureThreshold: 30,
+        timeoutSeconds: 2,
+      },
+      readinessProbe: {
+        httpGet: { path: "/readyz", port: "http" },
+        periodSeconds: 5,
+        failureThreshold: 2,
+        timeoutSeconds: 2,
+      },
+      livenessProbe: {
+        httpGet: { path: "/livez", port: "http" },
+        periodSeconds: 10,
+        failureThreshold: 3,
+        timeoutSeconds: 2,
+      },
+      lifecycle: { preStop: { sleep: { seconds: PRESTOP_SLEEP_SECONDS } } },
+    };
+
+    this.deployment = new k8s.apps.v1.Deployment(
+      `${name}-deployment`,
+      {
+        metadata: { name: "registry", namespace, labels: serverLabels },
+        spec: {
+          replicas: registry.replicas,
+          revisionHistoryLimit: 5,
+          selector: { matchLabels: { ...SERVER_SELECTOR } },
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+          template: {
+            metadata: { labels: serverLabels },
+            spec: hardenedPodSpec({
+              serviceAccountName: account.metadata.name,
+              // preStop pause + drain + a margin for the process to exit.
+              terminationGracePeriodSeconds: PRESTOP_SLEEP_SECONDS + DRAIN_SECONDS + 5,
+              topologySpreadConstraints: spreadConstraints(SERVER_SELECTOR, args.spreadAcrossZones),
+              containers: [server],
+            }),
+          },
+        },
+      },
+      { ...child, dependsOn: [...args.dependsOn, this.migration] },
+    );
+
+    this.service = new k8s.core.v1.Service(
+      `${name}-service`,
+      {
+        metadata: { name: this.serviceName, namespace, labels: serverLabels },
+        spec: {
+          type: "ClusterIP",
+          selector: { ...SERVER_SELECTOR },
+          ports: [{ name: "http", port: REGISTRY_PORT, targetPort: "http", protocol: "TCP" }],
+        },
+      },
+      child,
+    );
+
+    if (registry.hpa !== undefined) {
+      new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        `${name}-hpa`,
+        {
+          metadata: { name: "registry", namespace, labels: serverLabels },
+          spec: {
+            scaleTargetRef: {
+              apiVersion: "apps/v1",
+              kind: "Deployment",
+              name: this.deployment.metadata.name,
+            },
+            minReplicas: registry.hpa.min,
+            maxReplicas: registry.hpa.max,
+            metrics: [
+              {
+                type: "Resource",
+                resource: {
+                  name: "cpu",
+                  target: { type: "Utilization", averageUtilization: registry.hpa.targetCpu },
+                },
+              },
+            ],
+            // Scale down slowly so a short lull does not undo capacity a burst needed.
+            behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+          },
+        },
+        child,
+      );
+    }
+
+    new k8s.policy.v1.PodDisruptionBudget(
+      `${name}-pdb`,
+      {
+        metadata: { name: "registry", namespace, labels: serverLabels },
+        spec: { maxUnavailable: 1, selector: { matchLabels: { ...SERVER_SELECTOR } } },
+      },
+      child,
+    );
+
+    this.networkPolicies(name, args);
+    this.registerOutputs({ service: this.serviceName });
+  }
+
+  private networkPolicies(name: string, args: RegistryAppArgs): void {
+    const child = { parent: this, provider: args.provider };
+    const fromNamespace = (ns: string) => ({
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } },
+    });
+    const port = { protocol: "TCP", port: REGISTRY_PORT };
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-ingress`,
+      {
+        metadata: { name: "registry-ingress", namespace: args.namespace },
+        spec: {
+          podSelector: { matchLabels: { ...SERVER_SELECTOR } },
+          policyTypes: ["Ingress"],
+          ingress: [
+            { from: [fromNamespace(args.platform.gateway.namespace)], ports: [port] },
+            // Prometheus scrapes /metrics on the same port.
+            { from: [fromNamespace(args.platform.monitoring.namespace)], ports: [port] },
+          ],
+        },
+      },
+      child,
+    );
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-egress`,
+      {
+        metadata: { name: "registry-egress", namespace: args.namespace },
+        spec: {
+          // The server and its migration Job.
+          podSelector: { matchLabels: { "app.kubernetes.io/name": "registry" } },
+          policyTypes: ["Egress"],
+          egress: [
+            {
+              to: args.database.podSelectors.map((selector) => ({
+                podSelector: { matchLabels: { ...selector } },
+              })),
+              ports: [{ protocol: "TCP", port: POSTGRES_PORT }],
+            },
+            // GitHub and OIDC issuers over HTTPS; never the node metadata server.
+            {
+              to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["169.254.169.254/32"] } }],
+              ports: [{ protocol: "TCP", port: 443 }],
+            },
+          ],
+        },
+      },
+      child,
+    );
+  }
+}
