@@ -253,9 +253,11 @@ describe("registry image", function () {
   describe("plan", () => {
     it("tags with the content hash and reads the Dockerfile's base images and the app version", () => {
       const plan = planImage(REGISTRY_APP_DIR);
-      const version = (JSON.parse(fs.readFileSync(path.join(REGISTRY_APP_DIR, "package.json"), "utf8")) as {
-        version: string;
-      }).version;
+      const version = (
+        JSON.parse(fs.readFileSync(path.join(REGISTRY_APP_DIR, "package.json"), "utf8")) as {
+          version: string;
+        }
+      ).version;
       assert.equal(plan.tag, plan.contentHash.slice(0, 16));
       assert.equal(plan.contentHash, contentHash(REGISTRY_APP_DIR));
       assert.equal(plan.context, "registry-app");
@@ -313,8 +315,14 @@ describe("registry image", function () {
       fs.writeFileSync(path.join(dir, "README.md"), "docs only\n");
       fs.mkdirSync(path.join(dir, "test", "more"), { recursive: true });
       fs.writeFileSync(path.join(dir, "test", "more", "x.test.ts"), "// test only\n");
-      const docsOnly = commands((await construct({ kind: "minikube", profile: "minikube" }, dir)).resources)[0];
-      assert.deepEqual(docsOnly?.inputs, build.inputs, "a change outside the build context rebuilt the image");
+      const docsOnly = commands(
+        (await construct({ kind: "minikube", profile: "minikube" }, dir)).resources,
+      )[0];
+      assert.deepEqual(
+        docsOnly?.inputs,
+        build.inputs,
+        "a change outside the build context rebuilt the image",
+      );
     });
 
     it("refuses a profile name that is not one, registering nothing", async () => {
@@ -334,14 +342,21 @@ describe("registry image", function () {
       assert.ok(build);
       assert.deepEqual(build.inputs.triggers, [plan.contentHash]);
       assert.equal(build.inputs.create, buildxBuildScript());
-      for (const flag of ["--platform \"$PLATFORMS\"", "--push", "--metadata-file \"$metadata\"", "--file \"$DOCKERFILE\""])
+      for (const flag of [
+        '--platform "$PLATFORMS"',
+        "--push",
+        '--metadata-file "$metadata"',
+        '--file "$DOCKERFILE"',
+      ])
         assert.ok(String(build.inputs.create).includes(flag), `the build script lacks ${flag}`);
       const env = build.inputs.environment as Record<string, string>;
       assert.equal(env.PLATFORMS, "linux/amd64,linux/arm64");
       assert.equal(env.IMAGE, `${REPOSITORY}/mcp-registry:${plan.tag}`);
       assert.equal(env.DOCKERFILE, "registry-app/Dockerfile");
       assert.equal(env.BASE_IMAGES, plan.baseImages.join(","));
-      const digest = `sha256:${createHash("sha256").update(env.IMAGE ?? "").digest("hex")}`;
+      const digest = `sha256:${createHash("sha256")
+        .update(env.IMAGE ?? "")
+        .digest("hex")}`;
       assert.equal(ref, `${REPOSITORY}/mcp-registry@${digest}`);
       assert.ok(isDigestPinned(ref));
       assert.equal(image.pullPolicy, "IfNotPresent");
@@ -353,9 +368,15 @@ describe("registry image", function () {
         repository: REPOSITORY,
         platforms: ["linux/amd64", "linux/s390x"],
       });
-      assert.match(platforms.message, /source\.platforms: 'linux\/s390x' is not one of linux\/amd64, linux\/arm64/);
+      assert.match(
+        platforms.message,
+        /source\.platforms: 'linux\/s390x' is not one of linux\/amd64, linux\/arm64/,
+      );
       const repository = await constructError({ kind: "buildx", repository: "https://example.com/repo" });
-      assert.match(repository.message, /source\.repository: 'https:\/\/example.com\/repo' is not a Docker repository/);
+      assert.match(
+        repository.message,
+        /source\.repository: 'https:\/\/example.com\/repo' is not a Docker repository/,
+      );
     });
   });
 
@@ -369,7 +390,14 @@ describe("registry image", function () {
     });
 
     it("fails clearly when no pushed digest is reported", () => {
-      for (const stdout of [undefined, "", "not json", "{}", '{"containerimage.digest":"sha256:abc"}', "{broken"])
+      for (const stdout of [
+        undefined,
+        "",
+        "not json",
+        "{}",
+        '{"containerimage.digest":"sha256:abc"}',
+        "{broken",
+      ])
         assert.throws(
           () => digestFromBuildMetadata(stdout),
           (e: unknown) => e instanceof RegistryImageError && /containerimage\.digest/.test(e.message),
@@ -382,7 +410,11 @@ describe("registry image", function () {
     const digestRef = `${REPOSITORY}/mcp-registry@sha256:${"ab".repeat(32)}`;
 
     it("deploys the given reference and registers no build", async () => {
-      const { image, resources, ref } = await construct({ kind: "prebuilt", ref: digestRef, requireDigest: true });
+      const { image, resources, ref } = await construct({
+        kind: "prebuilt",
+        ref: digestRef,
+        requireDigest: true,
+      });
       assert.equal(commands(resources).length, 0);
       assert.equal(ref, digestRef);
       assert.equal(image.pullPolicy, "IfNotPresent");
@@ -397,7 +429,11 @@ describe("registry image", function () {
         requireDigest: true,
       });
       assert.match(tagged.message, /source\.ref: .* must be pinned by digest/);
-      const latest = await constructError({ kind: "prebuilt", ref: "mcp-registry:latest", requireDigest: false });
+      const latest = await constructError({
+        kind: "prebuilt",
+        ref: "mcp-registry:latest",
+        requireDigest: false,
+      });
       assert.match(latest.message, /source\.ref: 'mcp-registry:latest' is not a pinned image reference/);
     });
   });
@@ -454,11 +490,12 @@ describe("registry image", function () {
     });
 
     it("rejects references that are not pinned at all", () => {
-      for (const ref of ["mcp-registry", "mcp-registry:latest", "not an image", "UPPER/case:1"])
+      for (const ref of ["mcp-registry", "mcp-registry:latest", "not an image", "Upper:1"])
         assert.throws(
           () => settings("local", ref),
           (e: unknown) =>
-            e instanceof SettingsError && (e.problems[0] ?? "").startsWith("mcp-registry:registry.image: must"),
+            e instanceof SettingsError &&
+            (e.problems[0] ?? "").startsWith("mcp-registry:registry.image: must"),
           ref,
         );
     });
