@@ -1,0 +1,67 @@
+// Lookup and validation of the reviewed exemptions allowlist (policies/exemptions.ts).
+import { exemptions } from "../../exemptions";
+
+export interface Exemption {
+  /** Stable identifier, quoted in the violation message and the report (EX-001, EX-002, ...). */
+  readonly id: string;
+  /** The policy being exempted. */
+  readonly policy: string;
+  /** Pulumi type token of the exempted resource, e.g. `kubernetes:apps/v1:DaemonSet`. */
+  readonly resourceType: string;
+  /** Pulumi logical name of the exempted resource (the first argument of its constructor). */
+  readonly resourceName: string;
+  /** Why the exception is needed and what compensates for it. */
+  readonly reason: string;
+  readonly approvedBy: string;
+  /** YYYY-MM-DD. */
+  readonly approvedOn: string;
+  /** YYYY-MM-DD; after this day the exemption stops applying and the violation is enforced again. */
+  readonly expiresOn?: string;
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Checks the allowlist's shape; throws one message naming every bad field. */
+export function validateExemptions(list: readonly Exemption[]): void {
+  const problems: string[] = [];
+  const ids = new Set<string>();
+  list.forEach((exemption, i) => {
+    const where = `exemptions[${i}]${exemption.id ? ` (${exemption.id})` : ""}`;
+    for (const field of ["id", "policy", "resourceType", "resourceName", "reason", "approvedBy"] as const) {
+      if (typeof exemption[field] !== "string" || exemption[field].trim() === "") {
+        problems.push(`${where}.${field}: is required`);
+      }
+    }
+    if (!DATE.test(exemption.approvedOn)) problems.push(`${where}.approvedOn: must be YYYY-MM-DD`);
+    if (exemption.expiresOn !== undefined && !DATE.test(exemption.expiresOn)) {
+      problems.push(`${where}.expiresOn: must be YYYY-MM-DD`);
+    }
+    if (ids.has(exemption.id)) problems.push(`${where}.id: duplicate id ${exemption.id}`);
+    ids.add(exemption.id);
+  });
+  if (problems.length > 0) throw new Error(`invalid policy exemptions:\n  ${problems.join("\n  ")}`);
+}
+
+validateExemptions(exemptions);
+
+export function allExemptions(): readonly Exemption[] {
+  return exemptions;
+}
+
+/** The exemption covering this policy and resource, if any (expired ones included; see `isExpired`). */
+export function exemptionFor(
+  policy: string,
+  resourceType: string,
+  resourceName: string,
+): Exemption | undefined {
+  return exemptions.find(
+    (e) => e.policy === policy && e.resourceType === resourceType && e.resourceName === resourceName,
+  );
+}
+
+export function isExpired(
+  exemption: Exemption,
+  today: string = new Date().toISOString().slice(0, 10),
+): boolean {
+  return exemption.expiresOn !== undefined && exemption.expiresOn < today;
+}

@@ -1,0 +1,263 @@
+// Images: first-party builds from UBI 9 only, every image pinned, images only from allowed registries,
+// Helm charts pinned to exact versions.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import {
+  HELM_TYPES,
+  K8S,
+  WORKLOAD_TYPES,
+  containersOf,
+  describeContainer,
+  podSpecOf,
+} from "./core/kubernetes";
+import {
+  dockerfileBaseImages,
+  isFromAllowedRegistry,
+  isUbi9,
+  parseImage,
+  pinningProblem,
+  valuesImages,
+  type ImageRef,
+} from "./core/images";
+import { resourcePolicy, type Subject } from "./core/policy";
+import { resolveFromPack } from "./core/secrets";
+import { at, recAt, str, strAt } from "./core/values";
+
+export const COMMAND = "command:local:Command";
+export const CNPG_POOLER = "kubernetes:postgresql.cnpg.io/v1:Pooler";
+
+/** Red Hat's registries and the upstream registries of the charts pinned in infra/versions.ts. */
+export const DEFAULT_ALLOWED_REGISTRIES: readonly string[] = [
+  "registry.access.redhat.com/",
+  "registry.redhat.io/",
+  "quay.io/jetstack/", // cert-manager
+  "ghcr.io/nginx/", // NGINX Gateway Fabric control and data plane
+  "ghcr.io/cloudnative-pg/", // CloudNativePG operator, PostgreSQL operands, Barman Cloud plugin
+  "ghcr.io/k8up-io/", // K8up operator and its restic backup pods
+  "quay.io/prometheus/", // Prometheus, Alertmanager, node-exporter
+  "quay.io/prometheus-operator/", // Prometheus operator and config reloader
+  "registry.k8s.io/kube-state-metrics/",
+  "registry.k8s.io/ingress-nginx/kube-webhook-certgen", // kube-prometheus-stack admission webhook jobs
+  "docker.io/grafana/", // Grafana
+  "quay.io/kiwigrid/", // Grafana's dashboard sidecar
+  "quay.io/minio/", // MinIO (local backups)
+];
+
+/** Where a resource names an image: a container, a Helm value, a Dockerfile base. */
+export interface ImageUse {
+  readonly where: string;
+  /** A full reference to parse, or undefined when only a repository/tag pair is visible (chart values). */
+  readonly reference?: string;
+  /** For chart values objects: the tag/digest fields; an absent tag means the chart's pinned default. */
+  readonly valuesTag?: string;
+  readonly valuesDigest?: string;
+  readonly fromValues: boolean;
+}
+
+export function imageUses(resource: Subject): ImageUse[] {
+  const { type, props } = resource;
+  const uses: ImageUse[] = [];
+  const fromContainers = (podSpec: ReturnType<typeof podSpecOf>) => {
+    for (const container of containersOf(podSpec)) {
+      const image = str(container.spec.image);
+      uses.push({ where: describeContainer(container), reference: image ?? "", fromValues: false });
+    }
+  };
+  if (WORKLOAD_TYPES.includes(type)) fromContainers(podSpecOf(type, props));
+  if (type === CNPG_POOLER) fromContainers(recAt(props, "spec", "template", "spec"));
+  if (type === K8S.cnpgCluster) {
+    const imageName = strAt(props, "spec", "imageName");
+    if (imageName !== undefined)
+      uses.push({ where: "spec.imageName", reference: imageName, fromValues: false });
+  }
+  if (HELM_TYPES.includes(type)) {
+    for (const image of valuesImages(at(props, "values"))) {
+      uses.push({
+        where: `values.${image.path}`,
+        ...(image.reference === undefined ? {} : { reference: image.reference }),
+        ...(image.form === "object" ? { valuesTag: image.tag ?? "", valuesDigest: image.digest ?? "" } : {}),
+        fromValues: true,
+      });
+    }
+  }
+  if (type === COMMAND && strAt(props, "environment", "DOCKERFILE") !== undefined) {
+    for (const base of baseImagesOf(props)) {
+      uses.push({ where: "environment.BASE_IMAGES", reference: base, fromValues: false });
+    }
+  }
+  return uses;
+}
+
+function baseImagesOf(props: Subject["props"]): string[] {
+  return (strAt(props, "environment", "BASE_IMAGES") ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+export const ubi9BaseImages = resourcePolicy({
+  name: "images-ubi9-base",
+  description:
+    "First-party images build only from Red Hat UBI 9 bases. Applies to image builds: command:local:Command " +
+    "resources whose environment sets DOCKERFILE (repository-relative) and BASE_IMAGES (its FROM images, " +
+    "comma-separated). Every base must be registry.access.redhat.com/ubi9[/...] or registry.redhat.io/ubi9[/...]; " +
+    "when the Dockerfile is readable its FROM lines are parsed again and must match BASE_IMAGES exactly.",
+  severity: "high",
+  category: "security",
+  remediationSteps:
+    "Base every stage of the Dockerfile on a UBI 9 image (e.g. registry.access.redhat.com/ubi9/nodejs-22-minimal) " +
+    "pinned by tag or digest, and pass the same images in the build command's BASE_IMAGES environment variable.",
+  controls: [{ source: "Project baseline", id: "UBI 9 base images for first-party builds" }],
+  appliesTo: [COMMAND],
+  config: {
+    repositoryRoot: {
+      type: "string",
+      default: "..",
+      description: "Repository root that DOCKERFILE paths are relative to (relative to the policy pack).",
+    },
+    requireDockerfile: {
+      type: "boolean",
+      default: false,
+      description: "Fail when the Dockerfile cannot be read (set where the pack runs from the repository).",
+    },
+  },
+  validate: ({ resource, config, report, notApplicable }) => {
+    const dockerfile = strAt(resource.props, "environment", "DOCKERFILE");
+    if (dockerfile === undefined) return notApplicable("not an image build (no environment.DOCKERFILE)");
+    const declared = baseImagesOf(resource.props);
+    if (declared.length === 0) {
+      report(`image build of ${dockerfile} does not declare its base images in environment.BASE_IMAGES`);
+    }
+    for (const base of declared) {
+      const image = parseImage(base);
+      if (typeof image === "string") report(`BASE_IMAGES: ${image}`);
+      else if (!isUbi9(image)) {
+        report(
+          `base image "${base}" of ${dockerfile} is not Red Hat UBI 9 (registry.access.redhat.com/ubi9/...)`,
+        );
+      }
+    }
+    const file = path.resolve(resolveFromPack(config.repositoryRoot), dockerfile);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch {
+      if (config.requireDockerfile) report(`cannot read the Dockerfile ${dockerfile} (looked for ${file})`);
+      return;
+    }
+    const parsed = dockerfileBaseImages(text);
+    for (const problem of parsed.problems) report(`${dockerfile}: ${problem}`);
+    const missing = parsed.images.filter((i) => !declared.includes(i));
+    const extra = declared.filter((i) => !parsed.images.includes(i));
+    if (missing.length > 0 || extra.length > 0) {
+      report(
+        `BASE_IMAGES does not match the FROM lines of ${dockerfile}: the Dockerfile uses ` +
+          `[${parsed.images.join(", ")}], BASE_IMAGES lists [${declared.join(", ")}]`,
+      );
+    }
+  },
+});
+
+export const imagesPinned = resourcePolicy({
+  name: "images-pinned",
+  description:
+    "Every container image is pinned by digest or by an explicit tag other than latest: containers, init and " +
+    "ephemeral containers of every workload, CloudNativePG imageName and Pooler templates, image build bases, " +
+    "and images set in Helm chart values (a values image with no tag keeps the chart's default for its pinned " +
+    "version). Images inside charts that the values do not mention are covered by pinning the chart version.",
+  severity: "high",
+  category: "security",
+  remediationSteps:
+    "Reference the image by digest (repo@sha256:...) or by an immutable release tag, and keep the version in " +
+    "infra/versions.ts.",
+  controls: [
+    { source: "checkov", id: "CKV_K8S_14" },
+    { source: "checkov", id: "CKV_K8S_43" },
+    { source: "kube-score", id: "container-image-tag" },
+    { source: "Polaris", id: "tagNotSpecified" },
+  ],
+  appliesTo: [...WORKLOAD_TYPES, K8S.cnpgCluster, CNPG_POOLER, ...HELM_TYPES, COMMAND],
+  validate: ({ resource, report, notApplicable }) => {
+    const uses = imageUses(resource);
+    if (uses.length === 0) return notApplicable("no image references are visible on this resource");
+    for (const use of uses) {
+      if (use.valuesTag !== undefined) {
+        if (use.valuesTag === "latest") report(`${use.where} sets the mutable tag latest`);
+        continue;
+      }
+      const image = parseImage(use.reference ?? "");
+      if (typeof image === "string") {
+        report(`${use.where}: ${image}`);
+        continue;
+      }
+      const problem = pinningProblem(image);
+      if (problem !== undefined) report(`${use.where}: ${problem}`);
+    }
+  },
+});
+
+export const imagesAllowedRegistries = resourcePolicy({
+  name: "images-allowed-registries",
+  description:
+    "Images come only from allowed registries (config allowedRegistries: Red Hat's registries, the project's " +
+    "Artifact Registry, and the upstream registries of the pinned third-party charts). Checked wherever an image " +
+    "reference is visible, as for images-pinned; a chart value that sets only a repository keeps the chart's " +
+    "default registry and is not judged.",
+  severity: "high",
+  category: "security",
+  remediationSteps:
+    "Pull the image from an allowed registry (mirror it into the project's Artifact Registry if needed), or add " +
+    "the registry to allowedRegistries in policies/config/<stack>.json after a security review.",
+  controls: [{ source: "Project baseline", id: "Trusted image registries" }],
+  appliesTo: [...WORKLOAD_TYPES, K8S.cnpgCluster, CNPG_POOLER, ...HELM_TYPES, COMMAND],
+  config: {
+    allowedRegistries: {
+      type: "stringArray",
+      default: DEFAULT_ALLOWED_REGISTRIES,
+      description: "Registry prefixes (host/path/) images may come from.",
+    },
+  },
+  validate: ({ resource, config, report, notApplicable }) => {
+    const uses = imageUses(resource).filter((u) => u.reference !== undefined && u.reference !== "");
+    if (uses.length === 0) return notApplicable("no full image references are visible on this resource");
+    for (const use of uses) {
+      const image: ImageRef | string = parseImage(use.reference ?? "");
+      if (typeof image === "string") continue; // images-pinned reports malformed references
+      if (!isFromAllowedRegistry(image, config.allowedRegistries)) {
+        report(
+          `${use.where}: "${image.raw}" is not from an allowed registry (${image.registry}/${image.path})`,
+        );
+      }
+    }
+  },
+});
+
+const EXACT_VERSION = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
+
+export const helmChartsPinned = resourcePolicy({
+  name: "images-helm-chart-pinned",
+  description:
+    "Every Helm chart is pinned to an exact version from an HTTPS or OCI repository, so the images and " +
+    "manifests it renders cannot change without a reviewed diff. Local chart directories are exempt from the " +
+    "version rule (they are versioned with this repository).",
+  severity: "medium",
+  category: "security",
+  remediationSteps:
+    "Set the chart's exact version (no ranges) and an https:// or oci:// repository in infra/versions.ts.",
+  controls: [{ source: "Project baseline", id: "Pinned third-party charts" }],
+  appliesTo: HELM_TYPES,
+  validate: ({ resource, report }) => {
+    const chart = strAt(resource.props, "chart") ?? "";
+    if (chart.startsWith(".") || chart.startsWith("/")) return;
+    const version = strAt(resource.props, "version");
+    if (version === undefined || version === "") report(`chart "${chart}" has no version`);
+    else if (!EXACT_VERSION.test(version))
+      report(`chart "${chart}" version "${version}" is not an exact version`);
+    const repo = chart.startsWith("oci://") ? chart : strAt(resource.props, "repositoryOpts", "repo");
+    if (repo === undefined || repo === "") report(`chart "${chart}" names no repository`);
+    else if (!/^(https|oci):\/\//.test(repo))
+      report(`chart "${chart}" comes from "${repo}" (not https:// or oci://)`);
+  },
+});
+
+export const imagePolicies = [ubi9BaseImages, imagesPinned, imagesAllowedRegistries, helmChartsPinned];

@@ -1,0 +1,27 @@
+// Every policy of the pack, grouped by subject. A plain array so tests and the report generator can call each
+// policy's validate function directly; index.ts alone builds the PolicyPack from it.
+import { availabilityPolicies } from "./availability";
+import type { PackPolicy } from "./core/policy";
+import { dataProtectionPolicies } from "./data-protection";
+import { gkePolicies } from "./gke";
+import { imagePolicies } from "./images";
+import { networkPolicies } from "./network";
+import { podPolicies } from "./pods";
+import { secretPolicies } from "./secrets";
+import { stackPolicies } from "./stack";
+
+export const policySubjects: readonly {
+  readonly subject: string;
+  readonly policies: readonly PackPolicy[];
+}[] = [
+  { subject: "Images", policies: imagePolicies },
+  { subject: "Pods", policies: podPolicies },
+  { subject: "Availability", policies: availabilityPolicies },
+  { subject: "Network", policies: networkPolicies },
+  { subject: "Data protection", policies: dataProtectionPolicies },
+  { subject: "GKE", policies: gkePolicies },
+  { subject: "Secrets", policies: secretPolicies },
+  { subject: "Stack", policies: stackPolicies },
+];
+
+export const policies: readonly PackPolicy[] = policySubjects.flatMap((s) => s.policies);
