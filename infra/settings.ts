@@ -30,6 +30,9 @@ const cidr = z
 const dnsLabel = z.string().regex(/^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/, {
   error: "must be a lower-case DNS label of at most 40 characters",
 });
+// [registry[:port]/]path[:tag][@sha256:digest], with a tag or a digest (an untagged name means `latest`).
+const imageRef =
+  /^([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*(:[0-9]+)?\/)?[a-z0-9]+([._-]+[a-z0-9]+)*(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:\w[\w.-]{0,127}(@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$/;
 const positiveInt = z
   .number()
   .int({ error: "must be a whole number" })
@@ -110,7 +113,14 @@ const gatewaySchema = z.strictObject({
 
 const registrySchema = z.strictObject({
   /** A prebuilt image reference; when absent the program builds `registry-app/` itself. */
-  image: z.string().min(1).optional(),
+  image: z
+    .string()
+    .regex(imageRef, {
+      error:
+        "must be an image reference pinned by tag or digest, such as <repository>/mcp-registry@sha256:<digest>",
+    })
+    .refine((ref) => !/:latest(@|$)/.test(ref), { error: "must not use the tag latest" })
+    .optional(),
   hosts: z.array(hostname).min(1, { error: "must list at least one host name" }),
   replicas: positiveInt,
   hpa: z
@@ -497,6 +507,15 @@ function crossKeyProblems(v: Plain, hasGithubSecret: boolean): string[] {
   }
   if (v.database.synchronous?.enabled && v.database.synchronous.number >= v.database.instances)
     problems.push(`${k("database.synchronous.number")}: must be less than database.instances`);
+  // CI promotes the exact image staging built; a tag could move between staging and production.
+  if (
+    v.cluster.kind === "gke" &&
+    v.registry.image !== undefined &&
+    !/@sha256:[a-f0-9]{64}$/.test(v.registry.image)
+  )
+    problems.push(
+      `${k("registry.image")}: must be pinned by digest on GKE (<repository>/mcp-registry@sha256:<digest>), got '${v.registry.image}'`,
+    );
   if (v.registry.github !== undefined && !hasGithubSecret) {
     problems.push(
       `${k("githubClientSecret")}: is required when registry.github is set ('pulumi config set --secret githubClientSecret <value>')`,

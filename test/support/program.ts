@@ -1,5 +1,6 @@
 // Shared mock harness: runs the whole Pulumi program (infra/index.ts) for one stack under Pulumi mocks and
 // returns every resource it registered. Used by test/infra, test/registry and test/policies.
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -290,6 +291,14 @@ class GraphRecorder implements pulumi.runtime.Mocks {
           privateKeyPem: "-----BEGIN PRIVATE KEY-----\ntest\n-----END PRIVATE KEY-----\n",
           publicKeyPem: "test",
         };
+      case "command:local:Command": {
+        // The registry image build (infra/registry/image.ts): buildx prints its metadata JSON with the pushed
+        // digest, Minikube's build the local tag; a digest derived from the tag keeps runs deterministic.
+        const image = String((inputs.environment as Record<string, unknown> | undefined)?.IMAGE ?? "");
+        if (!String(inputs.create ?? "").includes("docker buildx build")) return { stdout: `${image}\n` };
+        const digest = `sha256:${createHash("sha256").update(image).digest("hex")}`;
+        return { stdout: `${JSON.stringify({ "containerimage.digest": digest, "image.name": image })}\n` };
+      }
       case "tls:index/selfSignedCert:SelfSignedCert":
         return { certPem: "-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n" };
       default:
