@@ -96,19 +96,26 @@ function checkMeta(meta: Record<string, unknown>, issues: ValidationIssue[]): vo
   }
 }
 
+/** Depth-first over the input; `path` is one shared stack, copied only when an issue is reported. */
 function walk(node: unknown, model: FieldModel, path: PropertyKey[], issues: ValidationIssue[]): void {
   switch (model.kind) {
     case "leaf":
       return;
     case "array":
-      if (Array.isArray(node))
-        node.forEach((item, index) => walk(item, model.item, [...path, index], issues));
+      if (!Array.isArray(node)) return;
+      for (let index = 0; index < node.length; index++) {
+        path.push(index);
+        walk(node[index], model.item, path, issues);
+        path.pop();
+      }
       return;
     case "map":
       if (!isRecord(node)) return;
       for (const key of Object.keys(node)) {
-        if (key === "__proto__") issues.push(forbiddenKey([...path, key]));
-        else walk(node[key], model.value, [...path, key], issues);
+        path.push(key);
+        if (key === "__proto__") issues.push(forbiddenKey([...path]));
+        else walk(node[key], model.value, path, issues);
+        path.pop();
       }
       return;
     case "union": {
@@ -119,25 +126,26 @@ function walk(node: unknown, model: FieldModel, path: PropertyKey[], issues: Val
     case "object":
       if (!isRecord(node)) return;
       for (const key of Object.keys(node)) {
+        path.push(key);
         const field = model.fields.get(key);
-        if (field !== undefined) walk(node[key], field, [...path, key], issues);
-        else if (key === "__proto__") issues.push(forbiddenKey([...path, key]));
-        else if (key === "url" && node.type === "stdio") {
-          issues.push(
-            issue(
-              [...path, key],
-              "must not be set on a stdio transport",
-              "error",
-              "stdio-transport-url-not-empty",
-              "semantic",
-            ),
-          );
-        } else {
-          issues.push(
-            issue([...path, key], "is not a server.json field and was dropped", "warning", "unknown-field"),
-          );
-        }
+        if (field !== undefined) walk(node[key], field, path, issues);
+        else issues.push(unknownField(node, key, [...path]));
+        path.pop();
       }
       return;
   }
+}
+
+function unknownField(owner: Record<string, unknown>, key: string, path: PropertyKey[]): ValidationIssue {
+  if (key === "__proto__") return forbiddenKey(path);
+  if (key === "url" && owner.type === "stdio") {
+    return issue(
+      path,
+      "must not be set on a stdio transport",
+      "error",
+      "stdio-transport-url-not-empty",
+      "semantic",
+    );
+  }
+  return issue(path, "is not a server.json field and was dropped", "warning", "unknown-field");
 }

@@ -94,36 +94,34 @@ export function remoteUrlProblem(url: string): string | undefined {
   return undefined;
 }
 
-/** Absolute https URL (websiteUrl, icon src). */
-export function isHttpsUrl(url: string): boolean {
-  try {
-    const parsed = new URL(url);
-    return parsed.protocol === "https:" && parsed.hostname !== "";
-  } catch {
-    return false;
-  }
-}
-
 // RFC 3986 grammar (absolute URI), written out once so `format: uri` is never looser than the JSON Schema's.
 const PCT = "%[0-9A-Fa-f]{2}";
 const PCHAR = `(?:[A-Za-z0-9\\-._~!$&'()*+,;=:@]|${PCT})`;
 const USERINFO = `(?:[A-Za-z0-9\\-._~!$&'()*+,;=:]|${PCT})*`;
 const REG_NAME = `(?:[A-Za-z0-9\\-._~!$&'()*+,;=]|${PCT})*`;
 const AUTHORITY = `(?:${USERINFO}@)?(?:\\[[0-9A-Fa-f:.]+\\]|${REG_NAME})(?::[0-9]*)?`;
-const HIER_PART = `(?://${AUTHORITY}(?:/${PCHAR}*)*|/?${PCHAR}+(?:/${PCHAR}*)*|/)?`;
+const HIER_PART = `(?://${AUTHORITY}(?:/${PCHAR}*)*|/?${PCHAR}+(?:/${PCHAR}*)*|/)`;
 const ABSOLUTE_URI = new RegExp(
   `^[A-Za-z][A-Za-z0-9+.-]*:${HIER_PART}(?:\\?(?:${PCHAR}|[/?])*)?(?:#(?:${PCHAR}|[/?])*)?$`,
 );
 
 /** JSON Schema `format: uri`: an RFC 3986 absolute URI that the WHATWG URL parser also accepts. */
-export function isAbsoluteUri(value: string): boolean {
-  if (!ABSOLUTE_URI.test(value)) return false;
+export function parseAbsoluteUri(value: string): URL | undefined {
+  if (!ABSOLUTE_URI.test(value)) return undefined;
   try {
-    new URL(value);
-    return true;
+    return new URL(value);
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+export function isAbsoluteUri(value: string): boolean {
+  return parseAbsoluteUri(value) !== undefined;
+}
+
+/** https with a host (websiteUrl, icon src). */
+export function isHttps(url: URL): boolean {
+  return url.protocol === "https:" && url.hostname !== "";
 }
 
 const GITHUB_REPOSITORY = /^https?:\/\/(?:www\.)?github\.com\/[\w.-]+\/[\w.-]+\/?$/;

@@ -2,13 +2,13 @@ import { z } from "zod";
 import {
   SERVER_NAME_PATTERN,
   codePointLength,
-  isAbsoluteUri,
   isCleanSubfolder,
   isHttpUrlTemplate,
-  isHttpsUrl,
+  isHttps,
   isReservedVersion,
   looksLikeVersionRange,
   namedArgumentNameProblem,
+  parseAbsoluteUri,
   remoteUrlProblem,
   repositoryUrlProblem,
   serverNameEdgeProblem,
@@ -38,8 +38,10 @@ function text(limits: { min?: number; max?: number }, extra?: (value: string, pa
     .string()
     .check((payload) => {
       const value = payload.value;
-      // .length is an upper bound of the code point count, so most strings skip the count.
-      const length = max !== undefined && value.length > max ? codePointLength(value) : value.length;
+      // .length is at most twice the code point count, so only strings near a limit need counting.
+      const nearLimit =
+        (max !== undefined && value.length > max) || (min !== undefined && value.length < 2 * min);
+      const length = nearLimit ? codePointLength(value) : value.length;
       if (min !== undefined && length < min) {
         report(
           payload,
@@ -55,21 +57,30 @@ function text(limits: { min?: number; max?: number }, extra?: (value: string, pa
     .meta({ ...(min !== undefined && { minLength: min }), ...(max !== undefined && { maxLength: max }) });
 }
 
-const uri = (extra?: (value: string, payload: Payload) => void) =>
+function checkUri(value: string, payload: Payload, extra?: (url: URL, payload: Payload) => void): void {
+  const url = parseAbsoluteUri(value);
+  if (url === undefined) {
+    report(
+      payload,
+      "must be an absolute URI (scheme:..., no spaces or invalid characters)",
+      keyword("format"),
+    );
+  } else {
+    extra?.(url, payload);
+  }
+}
+
+const uri = (extra?: (url: URL, payload: Payload) => void) =>
   z
     .string()
-    .check((payload) => {
-      if (!isAbsoluteUri(payload.value)) {
-        report(
-          payload,
-          "must be an absolute URI (scheme:..., no spaces or invalid characters)",
-          keyword("format"),
-        );
-      } else {
-        extra?.(payload.value, payload);
-      }
-    })
+    .check((payload) => checkUri(payload.value, payload, extra))
     .meta({ format: "uri" });
+
+const httpsOnly =
+  (rule: string) =>
+  (url: URL, payload: Payload): void => {
+    if (!isHttps(url)) report(payload, "must be an https URL", semantic(rule));
+  };
 
 /** A specific version: never "latest", never a range or wildcard. */
 function checkSpecificVersion(value: string, payload: Payload): void {
@@ -285,13 +296,11 @@ export const repositorySchema = z
   });
 
 export const iconSchema = z.object({
-  src: text({ max: 255 }, (value, payload) => {
-    if (!isAbsoluteUri(value)) {
-      report(payload, "must be an absolute URI", keyword("format"));
-    } else if (!isHttpsUrl(value)) {
-      report(payload, "must be an https URL", semantic("icon-src-invalid-scheme"));
-    }
-  }).meta({ format: "uri" }),
+  src: text({ max: 255 }, (value, payload) =>
+    checkUri(value, payload, httpsOnly("icon-src-invalid-scheme")),
+  ).meta({
+    format: "uri",
+  }),
   mimeType: z.enum(["image/png", "image/jpeg", "image/jpg", "image/svg+xml", "image/webp"]).optional(),
   sizes: z
     .array(z.string().regex(/^(\d+x\d+|any)$/u, { error: 'must be "WxH" (e.g. 48x48) or "any"' }))
@@ -321,8 +330,8 @@ const publisherMetaSchema = z
 
 export const serverJsonSchema = z
   .object({
-    $schema: uri((value, payload) => {
-      if (schemaUrlStatus(value).kind === "unknown") {
+    $schema: uri((_url, payload) => {
+      if (schemaUrlStatus(payload.value as string).kind === "unknown") {
         report(
           payload,
           `is not a known server.json schema (current: ${CURRENT_SCHEMA_URL})`,
@@ -358,9 +367,7 @@ export const serverJsonSchema = z
       if (value.trim() === "") report(payload, "must not be empty", semantic("version-empty"));
       else checkSpecificVersion(value, payload);
     }).describe("One specific version of the server; semantic versioning recommended."),
-    websiteUrl: uri((value, payload) => {
-      if (!isHttpsUrl(value)) report(payload, "must be an https URL", semantic("website-url-invalid-scheme"));
-    }).optional(),
+    websiteUrl: uri(httpsOnly("website-url-invalid-scheme")).optional(),
     repository: repositorySchema.optional(),
     icons: z.array(iconSchema).optional(),
     packages: z.array(packageSchema).optional(),
