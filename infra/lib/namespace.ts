@@ -16,6 +16,8 @@ export interface HardenedNamespaceArgs {
   readonly allowApiServerEgress?: boolean;
   /** Namespace of Prometheus, allowed to scrape any pod here on the listed ports. */
   readonly allowScrapingFrom?: { readonly namespace: string; readonly ports: readonly number[] };
+  /** Pods of this namespace may talk to each other (operators and their webhooks, Prometheus and Alertmanager). */
+  readonly allowSameNamespace?: boolean;
   readonly labels?: Readonly<Record<string, string>>;
   readonly protect?: boolean;
 }
@@ -131,6 +133,22 @@ export class HardenedNamespace extends pulumi.ComponentResource {
                 ports: args.allowScrapingFrom.ports.map((port) => ({ protocol: "TCP", port })),
               },
             ],
+          },
+        },
+        child,
+      );
+    }
+    if (args.allowSameNamespace) {
+      const sameNamespace = [{ podSelector: {} }];
+      new k8s.networking.v1.NetworkPolicy(
+        `${name}-allow-same-namespace`,
+        {
+          metadata: { name: "allow-same-namespace", namespace },
+          spec: {
+            podSelector: {},
+            policyTypes: ["Ingress", "Egress"],
+            ingress: [{ from: sameNamespace }],
+            egress: [{ to: sameNamespace }],
           },
         },
         child,

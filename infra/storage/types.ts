@@ -1,10 +1,31 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 
-/** Who reads and writes backups; the store creates the credentials each consumer needs in its namespace. */
+/**
+ * Who reads and writes backups. Contract between the platform (issue 5) and the data layer (issue 6):
+ * - `infra/index.ts` exports `backupConsumers`: the registry's CNPG cluster (namespace `mcp-registry`, service
+ *   account `mcp-registry-db`, which CNPG names after the cluster) and its K8up restic jobs (namespace
+ *   `mcp-registry`, service account `mcp-registry-backup`).
+ * - The data layer creates those namespaces, then asks the store for credentials with
+ *   `objectStore.grantDatabaseAccess(...)` / `grantResticAccess(...)`, passing the namespace in `dependsOn`.
+ *   The store creates the Secrets in the consumer's namespace (or the Workload Identity binding on GKE) and
+ *   opens its own side of the network (MinIO's ingress from that namespace).
+ * - A restore drill asks for `readOnly` database access with its own namespace and service account.
+ * - The consumer opens its own egress to the store (`endpointUrl`, or HTTPS and the GKE metadata server for gs://).
+ */
 export interface BackupConsumer {
   readonly namespace: pulumi.Input<string>;
   /** Kubernetes service account the consumer's pods run as; Workload Identity binds it on GKE. */
   readonly serviceAccountName: string;
+  /** Read-only access, for restores and drills; read-write otherwise. */
+  readonly readOnly?: boolean;
+}
+
+/** The registry's two backup consumers (see `backupConsumers` in infra/index.ts). */
+export interface BackupConsumers {
+  /** CloudNativePG instances: WAL archive and base backups through the Barman Cloud plugin. */
+  readonly database: BackupConsumer;
+  /** K8up restic jobs: logical dumps. */
+  readonly restic: BackupConsumer;
 }
 
 /** A Kubernetes Secret holding S3 keys, in the consumer's namespace. */
@@ -44,16 +65,21 @@ export interface ResticAccess {
   readonly repositoryPasswordSecret: { readonly name: pulumi.Output<string>; readonly key: string };
 }
 
+/** Options for a grant: the consumer's namespace (and anything else) the credentials must wait for. */
+export interface GrantOptions {
+  readonly dependsOn?: pulumi.Resource[];
+}
+
 /**
  * The backup object store: MinIO on Minikube, Google Cloud Storage on GKE. It is S3-generic so another S3
- * server can replace MinIO; consumers read only this interface.
+ * server can replace MinIO; consumers read only this interface. Each grant name must be unique.
  */
 export interface BackupObjectStore {
   readonly kind: "minio" | "gcs";
-  /** For CloudNativePG's Barman Cloud plugin (WAL archive and base backups). */
-  readonly database: BackupAccess;
-  /** For K8up restic backups (logical dumps). */
-  readonly restic: ResticAccess;
   /** Human-facing description of where backups go (stack output). */
   readonly location: pulumi.Output<string>;
+  /** CloudNativePG's Barman Cloud plugin (WAL archive and base backups); read-only for restore drills. */
+  grantDatabaseAccess(name: string, consumer: BackupConsumer, opts?: GrantOptions): BackupAccess;
+  /** K8up restic backups (logical dumps), with the repository password. */
+  grantResticAccess(name: string, consumer: BackupConsumer, opts?: GrantOptions): ResticAccess;
 }

@@ -221,6 +221,19 @@ function captureRegistrationOptions(resources: CapturedResource[]): void {
     });
 }
 
+/** Pulumi's wire marker for a secret value (`{ <sig>: <secret sig>, value }`). */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Inputs with every secret envelope replaced by its value (the Kubernetes SDK wraps Secret data, for one). */
+function unwrapSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value === null || typeof value !== "object") return value;
+  const record = value as Record<string, unknown>;
+  if (record[SECRET_SIG_KEY] === SECRET_SIG_VALUE) return unwrapSecrets(record.value);
+  return Object.fromEntries(Object.entries(record).map(([key, child]) => [key, unwrapSecrets(child)]));
+}
+
 function isSecureValue(value: unknown): boolean {
   return typeof value === "object" && value !== null && "secure" in value;
 }
@@ -237,7 +250,7 @@ class GraphRecorder implements pulumi.runtime.Mocks {
       type: args.type,
       name: args.name,
       urn: "",
-      inputs: args.inputs as ResourceInputs,
+      inputs: unwrapSecrets(args.inputs) as ResourceInputs,
       opts: {},
     });
     return { id: `${args.name}-id`, state: { ...(args.inputs as ResourceInputs), ...this.computed(args) } };
