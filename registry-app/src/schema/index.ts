@@ -1,4 +1,17 @@
-// server.json: the zod schema (types, OpenAPI) and validateServerJson (publish, /validate, seed, import, sync).
+/**
+ * server.json 2025-12-11: the zod schema (types, OpenAPI) and validateServerJson, the one gate for
+ * publish, edit, /validate, seed, import and sync.
+ *
+ * Decisions (the JSON Schema has no additionalProperties:false anywhere, so nothing is "strict"):
+ * - Unknown fields are dropped from the stored document, each reported as a warning naming it.
+ * - _meta keeps only io.modelcontextprotocol.registry/publisher-provided (<= 4096 bytes of JSON); other
+ *   keys are dropped with a warning; io.modelcontextprotocol.registry/official is refused (error).
+ * - $schema: the 2025-12-11 URL is current; earlier published URLs and a missing $schema pass with a
+ *   warning (validated as 2025-12-11); any other URL is an error.
+ * - `__proto__` keys and a url on a stdio transport are errors.
+ * - Private-registry deviations from the official rules: repository sources other than github/gitlab
+ *   (self-hosted forges) are not URL-checked, and registryBaseUrl is not limited to the public registries.
+ */
 export {
   OFFICIAL_META_KEY,
   PUBLISHER_META_KEY,
@@ -21,6 +34,6 @@ export {
   validationIssueSchema,
   validationResultSchema,
 } from "./issues";
-export { validateServerJson } from "./validate";
+export { validateServerJson, validateServerJsonText } from "./validate";
 export { serverJsonJsonSchema } from "./json-schema";
 export { CURRENT_SCHEMA_URL, CURRENT_SCHEMA_VERSION, OLDER_SCHEMA_VERSIONS } from "./versions";

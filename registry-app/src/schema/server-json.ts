@@ -317,7 +317,15 @@ export const PUBLISHER_META_MAX_BYTES = 4096;
 const publisherMetaSchema = z
   .record(z.string(), z.unknown())
   .check((payload) => {
-    const size = Buffer.byteLength(JSON.stringify(payload.value), "utf8");
+    let json: string;
+    try {
+      json = JSON.stringify(payload.value);
+    } catch {
+      // JSON.stringify recurses: absurd nesting would otherwise throw out of validation as a 500.
+      report(payload, "is nested too deeply to store", semantic("publisher-meta-too-deep"));
+      return;
+    }
+    const size = Buffer.byteLength(json, "utf8");
     if (size > PUBLISHER_META_MAX_BYTES) {
       report(
         payload,

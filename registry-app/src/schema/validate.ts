@@ -47,3 +47,26 @@ export function validateServerJson(input: unknown): ValidationResult & { server?
   const valid = parsed.success && !issues.some((issue) => issue.severity === "error");
   return valid ? { valid, issues, server: parsed.data } : { valid, issues };
 }
+
+/** The same for a raw body or file: malformed JSON is one "json" issue instead of an exception. */
+export function validateServerJsonText(text: string): ValidationResult & { server?: ServerJson } {
+  let input: unknown;
+  try {
+    input = JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return {
+      valid: false,
+      issues: [
+        {
+          type: "json",
+          path: "",
+          message: `server.json is not valid JSON: ${reason}`,
+          severity: "error",
+          reference: "json-syntax-error",
+        },
+      ],
+    };
+  }
+  return validateServerJson(input);
+}

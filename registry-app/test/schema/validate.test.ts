@@ -4,6 +4,7 @@ import {
   type ValidationIssue,
   serverJsonSchema,
   validateServerJson,
+  validateServerJsonText,
   validationResultSchema,
 } from "../../src/schema";
 import { type Json, type JsonObject, errorsOf, onlyError, richDocument, withValue, without } from "./support";
@@ -729,3 +730,31 @@ function insertionPoint(where: string): RegExp {
       return /"io\.modelcontextprotocol\.registry\/publisher-provided":\{/;
   }
 }
+
+describe("schema: hostile and malformed input", () => {
+  it("turns malformed JSON text into one json issue", () => {
+    const result = validateServerJsonText('{"name": "io.github.acme/weather",');
+    assert.equal(result.valid, false);
+    assert.equal(result.issues.length, 1);
+    const [issue] = result.issues as [ValidationIssue];
+    assert.deepEqual(
+      [issue.type, issue.path, issue.severity, issue.reference],
+      ["json", "", "error", "json-syntax-error"],
+    );
+    assert.match(issue.message, /^server\.json is not valid JSON: /);
+    assert.equal(validateServerJsonText(JSON.stringify(richDocument())).valid, true);
+  });
+
+  it("refuses absurdly nested publisher metadata instead of throwing", () => {
+    let nested: Record<string, unknown> = {};
+    const root = nested;
+    for (let depth = 0; depth < 200_000; depth++) {
+      const child: Record<string, unknown> = {};
+      nested.next = child;
+      nested = child;
+    }
+    const doc = { ...richDocument(), _meta: { "io.modelcontextprotocol.registry/publisher-provided": root } };
+    const error = onlyError(doc, '_meta["io.modelcontextprotocol.registry/publisher-provided"]');
+    assert.equal(error.reference, "publisher-meta-too-deep");
+  });
+});
