@@ -3,7 +3,7 @@ import { z } from "zod";
 import { parseSigningKey } from "./keys";
 
 /** Accepts the usual spellings of a boolean flag in an environment variable. */
-const flag = (defaultValue: boolean) =>
+export const flag = (defaultValue: boolean) =>
   z
     .enum(["true", "false", "1", "0", "yes", "no", ""], {
       error: "expected true or false",
@@ -11,7 +11,7 @@ const flag = (defaultValue: boolean) =>
     .default(defaultValue ? "true" : "false")
     .transform((value) => value === "true" || value === "1" || value === "yes");
 
-const integer = (defaultValue: number, min: number, max: number) =>
+export const integer = (defaultValue: number, min: number, max: number) =>
   z
     .string()
     .default(String(defaultValue))
@@ -52,7 +52,7 @@ const patternList = () =>
   });
 
 /** http(s) URL without a trailing slash; plain http only for loopback hosts (tests, local dev). */
-const url = (defaultValue: string) =>
+export const url = (defaultValue: string) =>
   z
     .string()
     .default(defaultValue)

@@ -1,0 +1,182 @@
+import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import pg from "pg";
+import { ProblemError } from "../errors";
+
+export interface DatabaseSettings {
+  url: string;
+  poolSize: number;
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+  applicationName?: string;
+}
+
+/** Anything that can run a query: the pool, or the client of an open transaction. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+const tracer = trace.getTracer("mcp-registry.store");
+
+/** SQLSTATEs and socket errors that mean the connection itself is gone (server restart, network). */
+const CONNECTION_SQLSTATES = new Set(["57P01", "57P02", "57P03"]);
+const CONNECTION_ERRNOS = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+]);
+const CONNECTION_MESSAGES = [
+  /connection terminated/i,
+  /timeout exceeded when trying to connect/i,
+  /not queryable/i,
+  /cannot use a pool after calling end/i,
+];
+/** Overload and contention: the connection is fine, the request may simply be retried. */
+const RETRYABLE_SQLSTATES = new Set(["53300", "57014", "40001", "40P01"]);
+
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = sqlState(error);
+  if (
+    code !== undefined &&
+    (code.startsWith("08") || CONNECTION_SQLSTATES.has(code) || CONNECTION_ERRNOS.has(code))
+  ) {
+    return true;
+  }
+  return CONNECTION_MESSAGES.some((pattern) => pattern.test(error.message));
+}
+
+export function isUnavailableError(error: unknown): boolean {
+  return isConnectionError(error) || RETRYABLE_SQLSTATES.has(sqlState(error) ?? "");
+}
+
+/** 503 with Retry-After: clients and the gateway retry, the pod stays alive and reconnects. */
+export class DatabaseUnavailableError extends ProblemError {
+  constructor(cause: unknown) {
+    super(503, "Service Unavailable", "The database is unavailable; retry shortly.", {
+      headers: { "Retry-After": "2" },
+    });
+    this.cause = cause;
+  }
+}
+
+/** Turns connectivity failures into a 503 ProblemError; anything else is a real bug and stays as is. */
+export function translateDatabaseError(error: unknown): unknown {
+  return isUnavailableError(error) ? new DatabaseUnavailableError(error) : error;
+}
+
+/** The first SQL keyword(s), as a span name that never contains parameters. */
+function operationName(text: string): string {
+  const words = text.trim().split(/\s+/, 3);
+  return `db ${(words[0] ?? "query").toUpperCase()}`;
+}
+
+/** One query with a client span and error translation. */
+async function tracedQuery<R extends pg.QueryResultRow>(
+  target: pg.Pool | pg.PoolClient,
+  text: string,
+  values: unknown[] | undefined,
+): Promise<pg.QueryResult<R>> {
+  return tracer.startActiveSpan(
+    operationName(text),
+    { kind: SpanKind.CLIENT, attributes: { "db.system": "postgresql" } },
+    async (span) => {
+      try {
+        return await target.query<R>(text, values);
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw translateDatabaseError(error);
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+/** The connection pool plus transactions; every SQL statement of the service goes through here. */
+export class Database implements Queryable {
+  readonly pool: pg.Pool;
+
+  constructor(settings: DatabaseSettings) {
+    this.pool = new pg.Pool({
+      connectionString: settings.url,
+      max: settings.poolSize,
+      connectionTimeoutMillis: settings.connectTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: settings.statementTimeoutMs,
+      application_name: settings.applicationName ?? "mcp-registry",
+      keepAlive: true,
+    });
+    // An idle client whose server went away emits here; without a listener the process would crash.
+    this.pool.on("error", () => undefined);
+  }
+
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    return tracedQuery<R>(this.pool, text, values);
+  }
+
+  /** Runs fn in one transaction (READ COMMITTED); rolls back on any error. */
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw translateDatabaseError(error);
+    }
+    const tx: Queryable = {
+      query: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
+        tracedQuery<R>(client, text, values),
+    };
+    let broken = false;
+    try {
+      await tx.query("BEGIN");
+      const result = await fn(tx);
+      await tx.query("COMMIT");
+      return result;
+    } catch (error) {
+      broken = isConnectionError(error instanceof DatabaseUnavailableError ? error.cause : error);
+      if (!broken) await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      // A client whose connection failed is discarded rather than returned to the pool.
+      client.release(broken ? true : undefined);
+    }
+  }
+
+  /** Readiness: a trivial query within timeoutMs. */
+  async ping(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.pool.query("SELECT 1").then(() => true), timeout]);
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Pool gauges for /metrics. */
+  poolStats(): { total: number; idle: number; waiting: number; max: number } {
+    return {
+      total: this.pool.totalCount,
+      idle: this.pool.idleCount,
+      waiting: this.pool.waitingCount,
+      max: this.pool.options.max ?? 0,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,27 @@
+export {
+  Database,
+  DatabaseUnavailableError,
+  isConnectionError,
+  isUnavailableError,
+  type DatabaseSettings,
+  type Queryable,
+} from "./db";
+export {
+  checksum,
+  migrate,
+  MIGRATIONS,
+  schemaVersion,
+  type Migration,
+  type MigrationResult,
+} from "./migrations";
+export {
+  searchTsquery,
+  ServerStore,
+  ServerWriter,
+  type ListFilter,
+  type NewVersion,
+  type RankingRow,
+  type SearchFilter,
+  type ServerStatus,
+  type StoredVersion,
+} from "./servers";

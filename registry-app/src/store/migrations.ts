@@ -1,0 +1,187 @@
+import { createHash } from "node:crypto";
+import type { Database } from "./db";
+import { translateDatabaseError } from "./db";
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * Versioned, append-only schema history. Never edit a shipped migration: its checksum is recorded and a
+ * changed one stops `migrate` (add a new version instead).
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "server versions, latest invariant, search, remote URL ownership",
+    sql: `
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+-- One row per published server version. Rows are never hard-deleted: "deleted" is a status, so
+-- "count of versions with published_at <= T" is comparable between a database and its restore to T.
+CREATE TABLE server_versions (
+  id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name              text COLLATE "C" NOT NULL,
+  version           text COLLATE "C" NOT NULL,
+  document          jsonb NOT NULL,
+  description       text NOT NULL,
+  title             text,
+  status            text NOT NULL DEFAULT 'active',
+  status_message    text,
+  status_changed_at timestamptz NOT NULL,
+  published_at      timestamptz NOT NULL,
+  updated_at        timestamptz NOT NULL,
+  is_latest         boolean NOT NULL DEFAULT false,
+  search_document   tsvector GENERATED ALWAYS AS (
+    setweight(to_tsvector('english'::regconfig,
+      regexp_replace(split_part(name, '/', 2), '[^[:alnum:]]+', ' ', 'g')), 'A') ||
+    setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A') ||
+    setweight(to_tsvector('english'::regconfig, description), 'B') ||
+    setweight(to_tsvector('english'::regconfig,
+      regexp_replace(split_part(name, '/', 1), '[^[:alnum:]]+', ' ', 'g')), 'C')
+  ) STORED,
+  CONSTRAINT server_versions_name_version_key UNIQUE (name, version),
+  CONSTRAINT server_versions_status_check CHECK (status IN ('active', 'deprecated', 'deleted')),
+  CONSTRAINT server_versions_status_message_check
+    CHECK (status_message IS NULL OR (status <> 'active' AND char_length(status_message) <= 500)),
+  CONSTRAINT server_versions_document_check
+    CHECK (document->>'name' = name AND document->>'version' = version)
+);
+
+-- At most one latest row per name, enforced by the database itself.
+CREATE UNIQUE INDEX server_versions_one_latest ON server_versions (name) WHERE is_latest;
+CREATE INDEX server_versions_updated_at ON server_versions (updated_at);
+CREATE INDEX server_versions_published_at ON server_versions (published_at);
+CREATE INDEX server_versions_name_trgm ON server_versions USING gin (name gin_trgm_ops);
+CREATE INDEX server_versions_search ON server_versions USING gin (search_document);
+
+-- ...and at least one at commit, for every name that has versions: together, exactly one.
+CREATE FUNCTION server_versions_require_latest() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM server_versions WHERE name = NEW.name AND is_latest) THEN
+    RAISE EXCEPTION 'server % has no latest version', NEW.name USING ERRCODE = 'check_violation';
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER server_versions_latest_exists
+  AFTER INSERT OR UPDATE OF is_latest ON server_versions
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION server_versions_require_latest();
+
+CREATE FUNCTION server_versions_refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'server versions are never deleted; set status = ''deleted'' instead'
+    USING ERRCODE = 'restrict_violation';
+END $$;
+CREATE TRIGGER server_versions_no_delete BEFORE DELETE ON server_versions
+  FOR EACH ROW EXECUTE FUNCTION server_versions_refuse_delete();
+CREATE TRIGGER server_versions_no_truncate BEFORE TRUNCATE ON server_versions
+  FOR EACH STATEMENT EXECUTE FUNCTION server_versions_refuse_delete();
+
+-- A remote URL belongs to the first name that published it, so one name cannot impersonate another.
+CREATE TABLE remote_urls (
+  url        text PRIMARY KEY,
+  name       text COLLATE "C" NOT NULL,
+  claimed_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Watermarks of the sync command, per upstream registry.
+CREATE TABLE sync_state (
+  source     text PRIMARY KEY,
+  watermark  timestamptz NOT NULL,
+  synced_at  timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
+];
+
+/** Session-level advisory lock key of `migrate`, so replicas starting together never race on DDL. */
+const MIGRATION_LOCK_KEY = 0x6d6370_7265_67; // "mcpreg"
+
+export function checksum(migration: Migration): string {
+  return createHash("sha256").update(migration.sql).digest("hex");
+}
+
+export interface MigrationResult {
+  applied: number[];
+  current: number;
+}
+
+/** Applies pending migrations in order, each in its own transaction; a no-op when up to date. */
+export async function migrate(
+  db: Database,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<MigrationResult> {
+  let client;
+  try {
+    client = await db.pool.connect();
+  } catch (error) {
+    throw translateDatabaseError(error);
+  }
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version    integer PRIMARY KEY,
+      name       text NOT NULL,
+      checksum   text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const { rows } = await client.query<{ version: number; checksum: string }>(
+      "SELECT version, checksum FROM schema_migrations ORDER BY version",
+    );
+    const recorded = new Map(rows.map((row) => [row.version, row.checksum]));
+    const known = new Set(migrations.map((migration) => migration.version));
+    for (const version of recorded.keys()) {
+      if (!known.has(version)) {
+        throw new Error(
+          `database schema version ${version} is newer than this build knows; deploy a newer registry`,
+        );
+      }
+    }
+    const applied: number[] = [];
+    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+      const sum = checksum(migration);
+      const existing = recorded.get(migration.version);
+      if (existing !== undefined) {
+        if (existing !== sum) {
+          throw new Error(
+            `migration ${migration.version} (${migration.name}) differs from the one applied; never edit a shipped migration`,
+          );
+        }
+        continue;
+      }
+      await client.query("BEGIN");
+      try {
+        await client.query(migration.sql);
+        await client.query("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", [
+          migration.version,
+          migration.name,
+          sum,
+        ]);
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      }
+      applied.push(migration.version);
+    }
+    const current = Math.max(0, ...migrations.map((migration) => migration.version));
+    return { applied, current };
+  } finally {
+    await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    client.release();
+  }
+}
+
+/** The highest applied migration, or 0 on an empty database (readiness and tests use it). */
+export async function schemaVersion(db: Database): Promise<number> {
+  const exists = await db.query<{ present: boolean }>(
+    "SELECT to_regclass('schema_migrations') IS NOT NULL AS present",
+  );
+  if (!exists.rows[0]?.present) return 0;
+  const { rows } = await db.query<{ version: number | null }>(
+    "SELECT max(version) AS version FROM schema_migrations",
+  );
+  return rows[0]?.version ?? 0;
+}

@@ -1,0 +1,395 @@
+import type { Database, Queryable } from "./db";
+
+export type ServerStatus = "active" | "deprecated" | "deleted";
+
+/** One stored server version; the document stays JSON text so reads never re-parse it. */
+export interface StoredVersion {
+  id: string;
+  name: string;
+  version: string;
+  documentJson: string;
+  status: ServerStatus;
+  statusMessage: string | null;
+  statusChangedAt: Date;
+  publishedAt: Date;
+  updatedAt: Date;
+  isLatest: boolean;
+}
+
+/** What the latest-version rules need to know about each version of a name. */
+export interface RankingRow {
+  id: string;
+  version: string;
+  status: ServerStatus;
+  publishedAt: Date;
+  isLatest: boolean;
+}
+
+export interface ListFilter {
+  /** Rows to return (callers ask for one more than a page to learn whether more follow). */
+  limit: number;
+  includeDeleted: boolean;
+  updatedSince?: Date;
+  latestOnly: boolean;
+  version?: string;
+  /** Keyset position: rows strictly after (name, version). */
+  after?: { name: string; version: string };
+}
+
+export interface SearchFilter extends Omit<ListFilter, "after"> {
+  text: string;
+  /** Keyset position in (score desc, name, version) order. */
+  after?: { score: number; name: string; version: string };
+}
+
+export interface NewVersion {
+  name: string;
+  version: string;
+  document: unknown;
+  description: string;
+  title: string | null;
+  at: Date;
+}
+
+interface VersionRecord {
+  id: string;
+  name: string;
+  version: string;
+  document_json: string;
+  status: ServerStatus;
+  status_message: string | null;
+  status_changed_at: Date;
+  published_at: Date;
+  updated_at: Date;
+  is_latest: boolean;
+}
+
+const COLUMNS = `id::text AS id, name, version, document::text AS document_json, status, status_message,
+  status_changed_at, published_at, updated_at, is_latest`;
+
+/** First key of the two-key advisory locks that serialise writes to one server name. */
+const NAME_LOCK_CLASS = 0x6d637072; // "mcpr"
+
+/** Most words of a search query that reach the full-text query. */
+const MAX_SEARCH_WORDS = 10;
+
+function toStored(row: VersionRecord): StoredVersion {
+  return {
+    id: row.id,
+    name: row.name,
+    version: row.version,
+    documentJson: row.document_json,
+    status: row.status,
+    statusMessage: row.status_message,
+    statusChangedAt: row.status_changed_at,
+    publishedAt: row.published_at,
+    updatedAt: row.updated_at,
+    isLatest: row.is_latest,
+  };
+}
+
+/**
+ * The words of a search as a tsquery: any word may match (ranking rewards more), the last one also as a
+ * prefix for search-as-you-type. Only letters and digits pass, so no tsquery syntax can be injected.
+ */
+export function searchTsquery(text: string): string | null {
+  const words = (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])
+    .slice(0, MAX_SEARCH_WORDS)
+    .map((word) => word.slice(0, 64));
+  if (words.length === 0) return null;
+  return words.map((word, index) => (index === words.length - 1 ? `${word}:*` : word)).join(" | ");
+}
+
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+}
+
+/** SQL conditions shared by list and search. */
+function filterConditions(filter: Omit<ListFilter, "after" | "limit">, params: unknown[]): string[] {
+  const conditions: string[] = [];
+  if (!filter.includeDeleted) conditions.push("v.status <> 'deleted'");
+  if (filter.updatedSince !== undefined) {
+    params.push(filter.updatedSince);
+    conditions.push(`v.updated_at > $${params.length}`);
+  }
+  if (filter.latestOnly) conditions.push("v.is_latest");
+  if (filter.version !== undefined) {
+    params.push(filter.version);
+    conditions.push(`v.version = $${params.length}`);
+  }
+  return conditions;
+}
+
+function where(conditions: string[]): string {
+  return conditions.length === 0 ? "" : `WHERE ${conditions.join(" AND ")}`;
+}
+
+/** Reads of server versions, plus transactions holding a per-name lock for writes. */
+export class ServerStore {
+  constructor(private readonly db: Database) {}
+
+  async list(filter: ListFilter): Promise<StoredVersion[]> {
+    const params: unknown[] = [];
+    const conditions = filterConditions(filter, params);
+    if (filter.after !== undefined) {
+      params.push(filter.after.name, filter.after.version);
+      conditions.push(`(v.name, v.version) > ($${params.length - 1}, $${params.length})`);
+    }
+    params.push(filter.limit);
+    const { rows } = await this.db.query<VersionRecord>(
+      `SELECT ${COLUMNS} FROM server_versions v ${where(conditions)}
+       ORDER BY v.name, v.version LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toStored);
+  }
+
+  /**
+   * Ranked search over names, titles and descriptions: exact name hits first, then trigram similarity
+   * of the name (typos, partial words), then full-text rank (stemmed words, descriptions).
+   */
+  async search(filter: SearchFilter): Promise<Array<StoredVersion & { score: number }>> {
+    const text = filter.text.trim().slice(0, 200);
+    const params: unknown[] = [text, searchTsquery(text), likePattern(text)];
+    const conditions = filterConditions(filter, params);
+    // Three index-backed ways to match: full text (GIN tsvector), substring and word similarity (GIN trgm).
+    conditions.push(
+      "(v.search_document @@ to_tsquery('english', $2::text) OR v.name ILIKE $3 OR $1::text <% v.name)",
+    );
+    let cursor = "";
+    if (filter.after !== undefined) {
+      params.push(filter.after.score, filter.after.name, filter.after.version);
+      const [s, n, ver] = [params.length - 2, params.length - 1, params.length];
+      cursor = `WHERE ranked.score < $${s} OR (ranked.score = $${s} AND (ranked.name, ranked.version) > ($${n}, $${ver}))`;
+    }
+    params.push(filter.limit);
+    const { rows } = await this.db.query<VersionRecord & { score: string }>(
+      `SELECT * FROM (
+         SELECT ${COLUMNS},
+           round((
+             CASE WHEN lower(v.name) = lower($1::text) OR lower(split_part(v.name, '/', 2)) = lower($1::text)
+               THEN 4 ELSE 0 END
+             + 2 * word_similarity($1::text, v.name)
+             + coalesce(ts_rank(v.search_document, to_tsquery('english', $2::text)), 0)
+           ) * 1000000)::bigint AS score
+         FROM server_versions v
+         ${where(conditions)}
+       ) ranked
+       ${cursor}
+       ORDER BY ranked.score DESC, ranked.name, ranked.version
+       LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map((row) => ({ ...toStored(row), score: Number(row.score) }));
+  }
+
+  /** All versions of a name, newest publication first. */
+  async versions(name: string, includeDeleted: boolean): Promise<StoredVersion[]> {
+    const { rows } = await this.db.query<VersionRecord>(
+      `SELECT ${COLUMNS} FROM server_versions v
+       WHERE v.name = $1 ${includeDeleted ? "" : "AND v.status <> 'deleted'"}
+       ORDER BY v.published_at DESC, v.id DESC`,
+      [name],
+    );
+    return rows.map(toStored);
+  }
+
+  async get(name: string, version: string): Promise<StoredVersion | undefined> {
+    const { rows } = await this.db.query<VersionRecord>(
+      `SELECT ${COLUMNS} FROM server_versions v WHERE v.name = $1 AND v.version = $2`,
+      [name, version],
+    );
+    return rows[0] === undefined ? undefined : toStored(rows[0]);
+  }
+
+  async getLatest(name: string): Promise<StoredVersion | undefined> {
+    const { rows } = await this.db.query<VersionRecord>(
+      `SELECT ${COLUMNS} FROM server_versions v WHERE v.name = $1 AND v.is_latest`,
+      [name],
+    );
+    return rows[0] === undefined ? undefined : toStored(rows[0]);
+  }
+
+  async countVersions(name: string): Promise<number> {
+    const { rows } = await this.db.query<{ count: number }>(
+      "SELECT count(*)::int AS count FROM server_versions WHERE name = $1",
+      [name],
+    );
+    return rows[0]?.count ?? 0;
+  }
+
+  /** Owner names of remote URLs (read-only; used by /validate). */
+  async remoteUrlOwners(urls: string[]): Promise<Map<string, string>> {
+    if (urls.length === 0) return new Map();
+    const { rows } = await this.db.query<{ url: string; name: string }>(
+      "SELECT url, name FROM remote_urls WHERE url = ANY($1::text[])",
+      [urls],
+    );
+    return new Map(rows.map((row) => [row.url, row.name]));
+  }
+
+  async syncWatermark(source: string): Promise<Date | undefined> {
+    const { rows } = await this.db.query<{ watermark: Date }>(
+      "SELECT watermark FROM sync_state WHERE source = $1",
+      [source],
+    );
+    return rows[0]?.watermark;
+  }
+
+  async setSyncWatermark(source: string, watermark: Date): Promise<void> {
+    await this.db.query(
+      `INSERT INTO sync_state (source, watermark, synced_at) VALUES ($1, $2, now())
+       ON CONFLICT (source) DO UPDATE SET watermark = greatest(sync_state.watermark, EXCLUDED.watermark),
+         synced_at = now()`,
+      [source, watermark],
+    );
+  }
+
+  /** Runs fn in one transaction that holds the write lock of `name` until commit. */
+  withNameLock<T>(name: string, fn: (tx: ServerWriter) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      await tx.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [NAME_LOCK_CLASS, name]);
+      return fn(new ServerWriter(tx, name));
+    });
+  }
+}
+
+/** Writes to the versions of one name, inside a transaction that holds that name's lock. */
+export class ServerWriter {
+  constructor(
+    private readonly tx: Queryable,
+    readonly name: string,
+  ) {}
+
+  /** The database clock, millisecond precision, read after the lock: monotonic per name. */
+  async now(): Promise<Date> {
+    const { rows } = await this.tx.query<{ now: Date }>(
+      "SELECT date_trunc('milliseconds', clock_timestamp()) AS now",
+    );
+    return (rows[0] as { now: Date }).now;
+  }
+
+  async countVersions(): Promise<number> {
+    const { rows } = await this.tx.query<{ count: number }>(
+      "SELECT count(*)::int AS count FROM server_versions WHERE name = $1",
+      [this.name],
+    );
+    return rows[0]?.count ?? 0;
+  }
+
+  async find(version: string): Promise<StoredVersion | undefined> {
+    const { rows } = await this.tx.query<VersionRecord>(
+      `SELECT ${COLUMNS} FROM server_versions v WHERE v.name = $1 AND v.version = $2`,
+      [this.name, version],
+    );
+    return rows[0] === undefined ? undefined : toStored(rows[0]);
+  }
+
+  async all(): Promise<StoredVersion[]> {
+    const { rows } = await this.tx.query<VersionRecord>(
+      `SELECT ${COLUMNS} FROM server_versions v WHERE v.name = $1 ORDER BY v.published_at DESC, v.id DESC`,
+      [this.name],
+    );
+    return rows.map(toStored);
+  }
+
+  async latest(): Promise<RankingRow | undefined> {
+    const rows = await this.ranking("AND is_latest");
+    return rows[0];
+  }
+
+  /** Every version of the name in publication order (oldest first). */
+  async rankingRows(): Promise<RankingRow[]> {
+    return this.ranking("");
+  }
+
+  private async ranking(extra: string): Promise<RankingRow[]> {
+    const { rows } = await this.tx.query<{
+      id: string;
+      version: string;
+      status: ServerStatus;
+      published_at: Date;
+      is_latest: boolean;
+    }>(
+      `SELECT id::text AS id, version, status, published_at, is_latest FROM server_versions
+       WHERE name = $1 ${extra} ORDER BY published_at, id`,
+      [this.name],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      version: row.version,
+      status: row.status,
+      publishedAt: row.published_at,
+      isLatest: row.is_latest,
+    }));
+  }
+
+  /**
+   * Claims remote URLs for this name (first publisher owns a URL for good) and returns the URLs that
+   * another name already owns.
+   */
+  async claimRemoteUrls(urls: string[]): Promise<Map<string, string>> {
+    if (urls.length === 0) return new Map();
+    await this.tx.query(
+      `INSERT INTO remote_urls (url, name) SELECT DISTINCT unnest($1::text[]), $2
+       ON CONFLICT (url) DO NOTHING`,
+      [urls, this.name],
+    );
+    const { rows } = await this.tx.query<{ url: string; name: string }>(
+      "SELECT url, name FROM remote_urls WHERE url = ANY($1::text[]) AND name <> $2",
+      [urls, this.name],
+    );
+    return new Map(rows.map((row) => [row.url, row.name]));
+  }
+
+  async insert(row: NewVersion): Promise<StoredVersion> {
+    const { rows } = await this.tx.query<VersionRecord>(
+      `INSERT INTO server_versions AS v (name, version, document, description, title, status,
+         status_changed_at, published_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, 'active', $6, $6, $6)
+       RETURNING ${COLUMNS}`,
+      [row.name, row.version, JSON.stringify(row.document), row.description, row.title, row.at],
+    );
+    return toStored(rows[0] as VersionRecord);
+  }
+
+  async updateDocument(
+    id: string,
+    change: { document: unknown; description: string; title: string | null; at: Date },
+  ): Promise<StoredVersion> {
+    const { rows } = await this.tx.query<VersionRecord>(
+      `UPDATE server_versions AS v SET document = $2, description = $3, title = $4, updated_at = $5
+       WHERE v.id = $1 RETURNING ${COLUMNS}`,
+      [id, JSON.stringify(change.document), change.description, change.title, change.at],
+    );
+    return toStored(rows[0] as VersionRecord);
+  }
+
+  async setStatus(
+    ids: string[],
+    change: { status: ServerStatus; statusMessage: string | null; at: Date },
+  ): Promise<void> {
+    if (ids.length === 0) return;
+    await this.tx.query(
+      `UPDATE server_versions SET status = $2, status_message = $3, status_changed_at = $4, updated_at = $4
+       WHERE id = ANY($1::bigint[])`,
+      [ids, change.status, change.statusMessage, change.at],
+    );
+  }
+
+  /**
+   * Makes `id` the only latest version of the name. Rows whose flag flips count as updated, so
+   * `updated_since` readers (sync) learn that isLatest moved.
+   */
+  async setLatest(id: string, at: Date): Promise<void> {
+    // Two statements: the partial unique index is checked row by row, so the old flag must go first.
+    await this.tx.query(
+      "UPDATE server_versions SET is_latest = false, updated_at = $3 WHERE name = $1 AND is_latest AND id <> $2",
+      [this.name, id, at],
+    );
+    await this.tx.query(
+      "UPDATE server_versions SET is_latest = true, updated_at = $2 WHERE id = $1 AND NOT is_latest",
+      [id, at],
+    );
+  }
+}

@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { Database, migrate, MIGRATIONS, schemaVersion, ServerStore } from "../../src/store";
+import { freshDatabaseUrl } from "../support/postgres";
+
+async function freshDb(label: string): Promise<Database> {
+  return new Database({
+    url: await freshDatabaseUrl(label),
+    poolSize: 4,
+    connectTimeoutMs: 5_000,
+    statementTimeoutMs: 10_000,
+  });
+}
+
+const LATEST = Math.max(...MIGRATIONS.map((m) => m.version));
+
+describe("store: migrations", () => {
+  it("migrates an empty database, and a re-run applies nothing", async () => {
+    const db = await freshDb("migrate");
+    try {
+      assert.equal(await schemaVersion(db), 0);
+      const first = await migrate(db);
+      assert.deepEqual(
+        first.applied,
+        MIGRATIONS.map((m) => m.version),
+      );
+      assert.equal(await schemaVersion(db), LATEST);
+      const again = await migrate(db);
+      assert.deepEqual(again.applied, []);
+      assert.equal(again.current, LATEST);
+      const { rows } = await db.query<{ count: number }>(
+        "SELECT count(*)::int AS count FROM schema_migrations",
+      );
+      assert.equal(rows[0]?.count, MIGRATIONS.length);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("runs safely when several replicas migrate at once (advisory lock)", async () => {
+    const db = await freshDb("migrate_race");
+    try {
+      const results = await Promise.all([migrate(db), migrate(db), migrate(db)]);
+      assert.deepEqual(results.map((r) => r.applied.length).sort(), [0, 0, MIGRATIONS.length]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("refuses an edited migration and a schema newer than the build", async () => {
+    const db = await freshDb("migrate_guard");
+    try {
+      await migrate(db);
+      const edited = MIGRATIONS.map((m) => (m.version === 1 ? { ...m, sql: `${m.sql}\n-- edited` } : m));
+      await assert.rejects(migrate(db, edited), /migration 1 .* differs from the one applied/);
+      await db.query("INSERT INTO schema_migrations (version, name, checksum) VALUES (999, 'future', 'x')");
+      await assert.rejects(migrate(db), /schema version 999 is newer than this build knows/);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("keeps a timestamptz published_at column and indexes for lookups, search and the latest invariant", async () => {
+    const db = await freshDb("migrate_shape");
+    try {
+      await migrate(db);
+      const column = await db.query<{ data_type: string }>(
+        "SELECT data_type FROM information_schema.columns WHERE table_name = 'server_versions' AND column_name = 'published_at'",
+      );
+      assert.equal(column.rows[0]?.data_type, "timestamp with time zone");
+      const indexes = await db.query<{ indexname: string; indexdef: string }>(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'server_versions'",
+      );
+      const byName = new Map(indexes.rows.map((row) => [row.indexname, row.indexdef]));
+      assert.match(
+        byName.get("server_versions_one_latest") ?? "",
+        /UNIQUE INDEX .* \(name\) WHERE is_latest/,
+      );
+      assert.match(byName.get("server_versions_name_trgm") ?? "", /gin \(name gin_trgm_ops\)/);
+      assert.match(byName.get("server_versions_search") ?? "", /gin \(search_document\)/);
+      assert.ok(byName.has("server_versions_name_version_key"));
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe("store: invariants enforced by PostgreSQL", () => {
+  let db: Database;
+  let store: ServerStore;
+
+  before(async () => {
+    db = await freshDb("invariants");
+    await migrate(db);
+    store = new ServerStore(db);
+  });
+  after(async () => db.close());
+
+  async function insert(name: string, version: string, latest: boolean): Promise<string> {
+    return store.withNameLock(name, async (writer) => {
+      const at = await writer.now();
+      const row = await writer.insert({
+        name,
+        version,
+        document: { name, version, description: "d" },
+        description: "d",
+        title: null,
+        at,
+      });
+      if (latest) await writer.setLatest(row.id, at);
+      return row.id;
+    });
+  }
+
+  it("refuses a second latest row for a name (partial unique index)", async () => {
+    await insert("com.example/one", "1.0.0", true);
+    await insert("com.example/one", "2.0.0", false);
+    await assert.rejects(
+      db.query(
+        "UPDATE server_versions SET is_latest = true WHERE name = 'com.example/one' AND version = '2.0.0'",
+      ),
+      /server_versions_one_latest/,
+    );
+  });
+
+  it("refuses, at commit, a name whose versions have no latest row", async () => {
+    await assert.rejects(insert("com.example/none", "1.0.0", false), /has no latest version/);
+    const { rows } = await db.query("SELECT 1 FROM server_versions WHERE name = 'com.example/none'");
+    assert.equal(rows.length, 0, "the failed transaction left nothing behind");
+    await insert("com.example/two", "1.0.0", true);
+    await assert.rejects(
+      db.query("UPDATE server_versions SET is_latest = false WHERE name = 'com.example/two'"),
+      /has no latest version/,
+    );
+  });
+
+  it("never hard-deletes a version (DELETE and TRUNCATE are refused)", async () => {
+    await insert("com.example/keep", "1.0.0", true);
+    await assert.rejects(
+      db.query("DELETE FROM server_versions WHERE name = 'com.example/keep'"),
+      /never deleted/,
+    );
+    await assert.rejects(db.query("TRUNCATE server_versions"), /never deleted/);
+  });
+
+  it("refuses a status message on an active version and a document that disagrees with its columns", async () => {
+    await insert("com.example/msg", "1.0.0", true);
+    await assert.rejects(
+      db.query("UPDATE server_versions SET status_message = 'x' WHERE name = 'com.example/msg'"),
+      /server_versions_status_message_check/,
+    );
+    await assert.rejects(
+      db.query(
+        `UPDATE server_versions SET document = jsonb_set(document, '{name}', '"com.example/other"') WHERE name = 'com.example/msg'`,
+      ),
+      /server_versions_document_check/,
+    );
+  });
+});
