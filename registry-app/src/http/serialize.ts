@@ -1,0 +1,28 @@
+import { OFFICIAL_META_KEY } from "../schema";
+import type { StoredVersion } from "../store";
+
+const META_KEY = JSON.stringify(OFFICIAL_META_KEY);
+
+/**
+ * One ServerResponse as JSON text. The stored document is spliced in verbatim (PostgreSQL already
+ * produced it as JSON), so reads never parse and re-serialise documents.
+ */
+export function entryJson(entry: StoredVersion): string {
+  const official: Record<string, unknown> = { status: entry.status };
+  if (entry.statusMessage !== null) official.statusMessage = entry.statusMessage;
+  official.statusChangedAt = entry.statusChangedAt.toISOString();
+  official.publishedAt = entry.publishedAt.toISOString();
+  official.updatedAt = entry.updatedAt.toISOString();
+  official.isLatest = entry.isLatest;
+  return `{"server":${entry.documentJson},"_meta":{${META_KEY}:${JSON.stringify(official)}}}`;
+}
+
+export function listJson(entries: StoredVersion[], nextCursor: string | undefined): string {
+  const metadata =
+    nextCursor === undefined ? { count: entries.length } : { nextCursor, count: entries.length };
+  return `{"servers":[${entries.map(entryJson).join(",")}],"metadata":${JSON.stringify(metadata)}}`;
+}
+
+export function bulkStatusJson(updatedCount: number, servers: StoredVersion[]): string {
+  return `{"updatedCount":${updatedCount},"servers":[${servers.map(entryJson).join(",")}]}`;
+}

@@ -1,0 +1,170 @@
+import { ProblemError } from "../errors";
+import type { Logger } from "../logger";
+import { validateServerJson } from "../schema";
+import { RegistryService, systemCaller, type StatusChange } from "../service";
+import type { ServerStore } from "../store";
+import { readPath, readRegistry, readSeed, type Fetcher, type SourceEntry } from "./sources";
+
+export interface IngestReport {
+  /** New versions stored. */
+  published: number;
+  /** Existing versions whose document or status changed (sync only). */
+  updated: number;
+  /** Already present and identical: what makes re-runs idempotent. */
+  unchanged: number;
+  /** Refused by validation or a registry rule; counted and logged, never fatal. */
+  invalid: number;
+}
+
+const STATUSES = new Set(["active", "deprecated", "deleted"]);
+
+function emptyReport(): IngestReport {
+  return { published: 0, updated: 0, unchanged: 0, invalid: 0 };
+}
+
+/** JSON with object keys sorted, so two documents compare equal whatever their key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function isDuplicate(error: unknown): boolean {
+  return (
+    error instanceof ProblemError && error.status === 409 && error.errors?.[0]?.location === "body.version"
+  );
+}
+
+/**
+ * Seed, import and sync: every document goes through RegistryService.publish (the API's publish path)
+ * as the registry itself; invalid entries are skipped and counted.
+ */
+export class Ingestor {
+  constructor(
+    private readonly service: RegistryService,
+    private readonly store: ServerStore,
+    private readonly log: Logger,
+    private readonly fetcher: Fetcher = { fetch },
+  ) {}
+
+  /** Publishes each entry once; entries already present are left alone. */
+  async publishAll(
+    entries: AsyncIterable<SourceEntry> | Iterable<SourceEntry>,
+    source: string,
+  ): Promise<IngestReport> {
+    const caller = systemCaller(source);
+    const report = emptyReport();
+    for await (const entry of entries) {
+      try {
+        await this.service.publish(caller, entry.document);
+        report.published += 1;
+      } catch (error) {
+        if (isDuplicate(error)) {
+          report.unchanged += 1;
+        } else if (error instanceof ProblemError && error.status < 500) {
+          report.invalid += 1;
+          this.log.warn({ origin: entry.origin, problem: error.detail }, "skipped an invalid entry");
+        } else {
+          throw error;
+        }
+      }
+    }
+    return report;
+  }
+
+  /** MCP_REGISTRY_SEED_FROM (or the `seed` command's argument). */
+  seed(source: string): Promise<IngestReport> {
+    return this.publishAll(readSeed(source, this.fetcher), "seed");
+  }
+
+  /** The `import <path>` command: a file or directory of server.json documents. */
+  importPath(target: string): Promise<IngestReport> {
+    return this.publishAll(readPath(target), "import");
+  }
+
+  /**
+   * Incremental pull from an upstream registry: asks for entries updated since the stored watermark
+   * (minus an overlap for transactions that committed late), mirrors new versions, edits and status
+   * changes, and advances the watermark only after a complete run.
+   */
+  async sync(
+    upstream: string,
+    overlapSeconds: number,
+  ): Promise<IngestReport & { since?: string; watermark?: string }> {
+    const source = upstream.replace(/\/+$/, "");
+    const previous = await this.store.syncWatermark(source);
+    const since = previous === undefined ? undefined : new Date(previous.getTime() - overlapSeconds * 1000);
+    const query: Record<string, string> = since === undefined ? {} : { updated_since: since.toISOString() };
+    const report = emptyReport();
+    let newest = previous;
+    const caller = systemCaller("sync");
+    for await (const entry of readRegistry(source, this.fetcher, query)) {
+      const updatedAt =
+        entry.upstream?.updatedAt === undefined ? undefined : new Date(entry.upstream.updatedAt);
+      try {
+        const outcome = await this.mirror(entry, caller);
+        report[outcome] += 1;
+      } catch (error) {
+        if (!(error instanceof ProblemError) || error.status >= 500) throw error;
+        report.invalid += 1;
+        this.log.warn({ origin: entry.origin, problem: error.detail }, "sync skipped an entry");
+      }
+      if (
+        updatedAt !== undefined &&
+        !Number.isNaN(updatedAt.getTime()) &&
+        (newest === undefined || updatedAt > newest)
+      ) {
+        newest = updatedAt;
+      }
+    }
+    if (newest !== undefined) await this.store.setSyncWatermark(source, newest);
+    return { ...report, since: since?.toISOString(), watermark: newest?.toISOString() };
+  }
+
+  private async mirror(
+    entry: SourceEntry,
+    caller: ReturnType<typeof systemCaller>,
+  ): Promise<"published" | "updated" | "unchanged"> {
+    const validation = validateServerJson(entry.document);
+    if (validation.server === undefined) {
+      // Same path as the API: publish reports the 422 with its findings.
+      await this.service.publish(caller, entry.document);
+      return "published";
+    }
+    const server = validation.server;
+    const status = entry.upstream?.status;
+    const change: StatusChange | undefined =
+      status !== undefined && STATUSES.has(status)
+        ? {
+            status: status as StatusChange["status"],
+            statusMessage: status === "active" ? undefined : entry.upstream?.statusMessage,
+          }
+        : undefined;
+    const local = await this.store.get(server.name, server.version);
+    if (local === undefined) {
+      await this.service.publish(caller, server);
+      if (change !== undefined && change.status !== "active") {
+        await this.service.setStatus(caller, server.name, server.version, change);
+      }
+      return "published";
+    }
+    let outcome: "updated" | "unchanged" = "unchanged";
+    if (canonicalJson(JSON.parse(local.documentJson)) !== canonicalJson(server)) {
+      await this.service.edit(caller, server.name, server.version, server);
+      outcome = "updated";
+    }
+    if (
+      change !== undefined &&
+      (change.status !== local.status || (change.statusMessage ?? null) !== local.statusMessage)
+    ) {
+      await this.service.setStatus(caller, server.name, server.version, change);
+      outcome = "updated";
+    }
+    return outcome;
+  }
+}

@@ -1,0 +1,171 @@
+import type { FastifyInstance } from "fastify";
+import { createAuth, type Auth, type AuthDeps } from "./auth";
+import type { Config } from "./config";
+import { startEmbeddedPostgres, type EmbeddedDatabase } from "./embedded";
+import { buildApp, Metrics, type RegistryApp } from "./http";
+import { DEMO_CATALOGUE, Ingestor, type IngestReport } from "./ingest";
+import { loggerOptions, type Logger } from "./logger";
+import { RegistryService } from "./service";
+import { Database, migrate, MIGRATIONS, schemaVersion, ServerStore } from "./store";
+
+/** Everything a command needs, wired once: database, store, service, auth, metrics. */
+export interface Runtime {
+  config: Config;
+  log: Logger;
+  db: Database;
+  store: ServerStore;
+  service: RegistryService;
+  metrics: Metrics;
+  ingestor: Ingestor;
+  /** Set when no database URL was configured and PostgreSQL runs embedded. */
+  embedded?: EmbeddedDatabase;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** Prometheus process metrics (off in tests that build many runtimes in one process). */
+  defaultMetrics?: boolean;
+  fetch?: typeof fetch;
+}
+
+/** Retries the first connection: in Kubernetes the database may come up after the app. */
+async function waitForDatabase(db: Database, log: Logger, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt += 1) {
+    if (await db.ping(5_000)) return;
+    if (Date.now() >= deadline)
+      throw new Error(`the database did not answer within ${Math.round(timeoutMs / 1000)} s`);
+    log.warn({ attempt }, "waiting for the database");
+    await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** Math.min(attempt, 5))));
+  }
+}
+
+export async function openRuntime(
+  config: Config,
+  log: Logger,
+  options: RuntimeOptions = {},
+): Promise<Runtime> {
+  let embedded: EmbeddedDatabase | undefined;
+  let url = config.MCP_REGISTRY_DATABASE_URL;
+  if (url === undefined) {
+    embedded = await startEmbeddedPostgres(
+      config.MCP_REGISTRY_EMBEDDED_DATA_DIR,
+      config.MCP_REGISTRY_EMBEDDED_PORT,
+      log,
+    );
+    url = embedded.url;
+  }
+  const db = new Database({
+    url,
+    poolSize: config.MCP_REGISTRY_DATABASE_POOL_SIZE,
+    connectTimeoutMs: config.MCP_REGISTRY_DATABASE_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs: config.MCP_REGISTRY_DATABASE_STATEMENT_TIMEOUT_MS,
+  });
+  const close = async () => {
+    await db.close().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+  };
+  try {
+    await waitForDatabase(db, log, 60_000);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const metrics = new Metrics({
+    defaultMetrics: options.defaultMetrics ?? true,
+    poolStats: () => db.poolStats(),
+  });
+  const store = new ServerStore(db);
+  const service = new RegistryService(store, { events: metrics.serviceEvents() });
+  const ingestor = new Ingestor(service, store, log, { fetch: options.fetch ?? fetch });
+  return { config, log, db, store, service, metrics, ingestor, embedded, close };
+}
+
+/** Migrates at start, or checks that someone ran `migrate` where DDL at start is forbidden. */
+export async function prepareSchema(runtime: Runtime): Promise<void> {
+  if (runtime.config.MCP_REGISTRY_MIGRATE_ON_START) {
+    const result = await migrate(runtime.db);
+    runtime.log.info({ applied: result.applied, schema: result.current }, "database schema is current");
+    return;
+  }
+  const expected = Math.max(...MIGRATIONS.map((migration) => migration.version));
+  const actual = await schemaVersion(runtime.db);
+  if (actual < expected) {
+    throw new Error(
+      `the database schema is at version ${actual}, this build needs ${expected}: run the migrate command ` +
+        "(MCP_REGISTRY_MIGRATE_ON_START=false forbids migrating at start)",
+    );
+  }
+}
+
+/** Seeds from MCP_REGISTRY_SEED_FROM, or the demo catalogue into an embedded database. */
+export async function seedAtStart(runtime: Runtime): Promise<IngestReport | undefined> {
+  const source = runtime.config.MCP_REGISTRY_SEED_FROM.trim();
+  let report: IngestReport | undefined;
+  if (source !== "") report = await runtime.ingestor.seed(source);
+  else if (runtime.embedded !== undefined)
+    report = await runtime.ingestor.publishAll(
+      DEMO_CATALOGUE.map((document, index) => ({ origin: `demo[${index}]`, document })),
+      "demo",
+    );
+  if (report !== undefined)
+    runtime.log.info({ ...report, source: source || "demo catalogue" }, "seed finished");
+  return report;
+}
+
+export interface Serving extends RegistryApp {
+  auth: Auth;
+  address: string;
+}
+
+/** Builds the HTTP app on a runtime and listens on MCP_REGISTRY_SERVER_ADDRESS. */
+export async function serve(
+  runtime: Runtime,
+  options: { tracing: boolean; authDeps?: AuthDeps },
+): Promise<Serving> {
+  const { config } = runtime;
+  const auth = await createAuth(config, options.authDeps);
+  const built = await buildApp({
+    service: runtime.service,
+    auth,
+    metrics: runtime.metrics,
+    databaseReady: () => runtime.db.ping(2_000),
+    build: {
+      version: config.MCP_REGISTRY_VERSION,
+      gitCommit: config.MCP_REGISTRY_GIT_COMMIT,
+      buildTime: config.MCP_REGISTRY_BUILD_TIME,
+    },
+    bodyLimit: config.MCP_REGISTRY_BODY_LIMIT_BYTES,
+    trustProxy: config.MCP_REGISTRY_TRUST_PROXY,
+    logger: loggerOptions(config.MCP_REGISTRY_LOG_LEVEL, config.OTEL_SERVICE_NAME),
+    tracing: options.tracing,
+  });
+  const { host, port } = config.MCP_REGISTRY_SERVER_ADDRESS;
+  const address = await built.app.listen({ host, port });
+  return { ...built, auth, address };
+}
+
+/**
+ * SIGTERM: readiness fails, the listener closes, in-flight requests finish; connections still open
+ * when the grace period ends are cut. Resolves once everything is closed.
+ */
+export async function drain(
+  app: FastifyInstance,
+  startDraining: () => void,
+  graceMs: number,
+  log: Logger,
+): Promise<void> {
+  startDraining();
+  const forced = setTimeout(
+    () => {
+      log.warn({ graceMs }, "grace period over; closing the remaining connections");
+      app.server.closeAllConnections();
+    },
+    Math.max(0, graceMs - 500),
+  );
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(forced);
+  }
+}

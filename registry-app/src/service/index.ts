@@ -1,0 +1,14 @@
+export { decodeCursor, encodeCursor, type Cursor } from "./cursor";
+export {
+  MAX_VERSIONS_PER_NAME,
+  normalizeRemoteUrl,
+  RegistryService,
+  systemCaller,
+  type BulkStatusResult,
+  type ListPage,
+  type ListQuery,
+  type RegistryServiceOptions,
+  type ServiceEvents,
+  type StatusChange,
+} from "./registry";
+export { chooseLatest, compareVersions, highest, type VersionFacts } from "./versions";

@@ -1,0 +1,83 @@
+import type { FastifyInstance } from "fastify";
+import { createAuth, generateSigningKeyHex, type AuthDeps, type RegistryPermission } from "../../src/auth";
+import { loadConfig, type Config } from "../../src/config";
+import { buildApp, type RegistryApp } from "../../src/http";
+import { createLogger, loggerOptions } from "../../src/logger";
+import { openRuntime, prepareSchema, type Runtime } from "../../src/server";
+import { freshDatabaseUrl } from "./postgres";
+
+export interface TestRegistry {
+  config: Config;
+  runtime: Runtime;
+  app: FastifyInstance;
+  registry: RegistryApp;
+  /** A registry token with the given permissions, as /auth/* would mint it. */
+  token(permissions: RegistryPermission[], method?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Environment of a test registry on a fresh database (silent logs unless overridden). */
+export async function testEnv(label: string, env: Record<string, string> = {}): Promise<NodeJS.ProcessEnv> {
+  return {
+    MCP_REGISTRY_DATABASE_URL: await freshDatabaseUrl(label),
+    MCP_REGISTRY_JWT_PRIVATE_KEY: generateSigningKeyHex(),
+    MCP_REGISTRY_LOG_LEVEL: "silent",
+    MCP_REGISTRY_DATABASE_POOL_SIZE: "5",
+    ...env,
+  };
+}
+
+/** A migrated registry on its own database, driven in-process with app.inject. */
+export async function testRegistry(
+  label: string,
+  env: Record<string, string> = {},
+  options: { authDeps?: AuthDeps; logStream?: NodeJS.WritableStream; fetch?: typeof fetch } = {},
+): Promise<TestRegistry> {
+  const config = loadConfig(await testEnv(label, env));
+  const log = createLogger("silent", "test");
+  const runtime = await openRuntime(config, log, { defaultMetrics: false, fetch: options.fetch });
+  await prepareSchema(runtime);
+  const auth = await createAuth(config, options.authDeps);
+  const registry = await buildApp({
+    service: runtime.service,
+    auth,
+    metrics: runtime.metrics,
+    databaseReady: () => runtime.db.ping(1_000),
+    build: { version: "9.9.9-test", gitCommit: "abc123", buildTime: "2026-01-01T00:00:00Z" },
+    bodyLimit: config.MCP_REGISTRY_BODY_LIMIT_BYTES,
+    trustProxy: config.MCP_REGISTRY_TRUST_PROXY,
+    logger: options.logStream
+      ? { ...loggerOptions(config.MCP_REGISTRY_LOG_LEVEL, "test"), stream: options.logStream }
+      : false,
+    tracing: false,
+  });
+  return {
+    config,
+    runtime,
+    app: registry.app,
+    registry,
+    token: async (permissions, method = "test") =>
+      (await auth.issueToken(method, "tester", permissions)).registry_token,
+    close: async () => {
+      await registry.app.close();
+      await runtime.close();
+    },
+  };
+}
+
+/** A minimal valid server.json. */
+export function serverJson(
+  name: string,
+  version: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    $schema: "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json",
+    name,
+    description: `Test server ${name}`,
+    version,
+    ...extra,
+  };
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
