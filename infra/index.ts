@@ -3,9 +3,24 @@
 import { GkeCluster } from "./cluster/gke";
 import { MinikubeCluster } from "./cluster/minikube";
 import type { Cluster } from "./cluster/types";
-import { BACKUP_SERVICE_ACCOUNT, DATABASE_CLUSTER_NAME, REGISTRY_NAMESPACE } from "./data/naming";
+import { Database } from "./data/database";
+import { LogicalBackup } from "./data/logical-backup";
+import {
+  BACKUP_SERVICE_ACCOUNT,
+  DATABASE_CLUSTER_NAME,
+  REGISTRY_NAMESPACE,
+  RESTORE_DRILL_NAMESPACE,
+  SCRATCH_CLUSTER_NAME,
+} from "./data/naming";
+import { RestoreDrill } from "./data/restore-drill";
+import { HardenedNamespace } from "./lib/namespace";
 import { PlatformServices } from "./platform";
 import type { Platform } from "./platform/types";
+import { REGISTRY_PORT, RegistryApp, SERVER_SELECTOR } from "./registry/app";
+import { RegistryImage, imageSourceFor } from "./registry/image";
+import { RegistryMonitoring } from "./registry/monitoring";
+import { RegistryRoute } from "./registry/route";
+import { RegistrySecrets } from "./registry/secrets";
 import { loadSettings } from "./settings";
 import { GcsStore } from "./storage/gcs";
 import { MinioStore } from "./storage/minio";
@@ -66,7 +81,118 @@ export const backupConsumers: BackupConsumers = {
   restic: { namespace: REGISTRY_NAMESPACE, serviceAccountName: BACKUP_SERVICE_ACCOUNT },
 };
 
-// --- data and registry (issue 6) ---
+// --- data and registry (issue 6): namespace, PostgreSQL with proven backups, the registry, its route and alerts ---
+const registryNamespace = new HardenedNamespace("registry", {
+  provider: cluster.provider,
+  name: REGISTRY_NAMESPACE,
+  podSecurity: "restricted",
+  protect: settings.protectStatefulResources,
+});
+const inRegistryNamespace = { dependsOn: [registryNamespace] };
+const regional = gke?.regional ?? false;
+const database = new Database(
+  "database",
+  {
+    provider: cluster.provider,
+    namespace: registryNamespace.name,
+    clusterName: DATABASE_CLUSTER_NAME,
+    database: settings.database,
+    backup: settings.backup,
+    defaultStorageClass: cluster.storageClass,
+    spreadAcrossZones: regional,
+    backupAccess: objectStore.grantDatabaseAccess(
+      "registry-db",
+      backupConsumers.database,
+      inRegistryNamespace,
+    ),
+    platform,
+    clientSelectors: [{ "app.kubernetes.io/name": "registry" }],
+    drillNamespace: RESTORE_DRILL_NAMESPACE,
+    protect: settings.protectStatefulResources,
+  },
+  { dependsOn: [registryNamespace, ...cluster.ready] },
+);
+new LogicalBackup("logical-backup", {
+  provider: cluster.provider,
+  namespace: registryNamespace.name,
+  name: "registry-db-dump",
+  backup: settings.backup,
+  restic: objectStore.grantResticAccess("registry-dump", backupConsumers.restic, inRegistryNamespace),
+  platform,
+});
+const restoreDrill = new RestoreDrill("restore-drill", {
+  provider: cluster.provider,
+  namespace: RESTORE_DRILL_NAMESPACE,
+  sourceCluster: DATABASE_CLUSTER_NAME,
+  sourceNamespace: REGISTRY_NAMESPACE,
+  scratchCluster: SCRATCH_CLUSTER_NAME,
+  schedule: settings.backup.drillSchedule,
+  backupAccess: (ns) =>
+    objectStore.grantDatabaseAccess(
+      "restore-drill",
+      { namespace: ns.name, serviceAccountName: SCRATCH_CLUSTER_NAME, readOnly: true },
+      { dependsOn: [ns] },
+    ),
+  readerPassword: database.drillReaderPassword,
+  database: settings.database,
+  storageClass: settings.database.storageClass ?? cluster.storageClass,
+  platform,
+});
+
+const image = new RegistryImage("registry-image", {
+  source: imageSourceFor(settings.registry, settings.cluster, cluster.imageRepository),
+});
+const registrySecrets = new RegistrySecrets(
+  "registry-secrets",
+  {
+    provider: cluster.provider,
+    namespace: registryNamespace.name,
+    githubClientSecret: settings.secrets.githubClientSecret,
+  },
+  inRegistryNamespace,
+);
+const registry = new RegistryApp("registry", {
+  provider: cluster.provider,
+  namespace: registryNamespace.name,
+  image: image.ref,
+  imagePullPolicy: image.pullPolicy,
+  registry: settings.registry,
+  database: {
+    host: database.host,
+    appSecretName: database.appSecretName,
+    viaPooler: database.pooler !== undefined,
+    podSelectors: database.endpointSelectors,
+  },
+  secrets: registrySecrets.refs,
+  spreadAcrossZones: regional,
+  platform,
+  dependsOn: [registryNamespace, database.cluster, ...cluster.ready],
+});
+const route = new RegistryRoute("registry-route", {
+  provider: cluster.provider,
+  namespace: registryNamespace.name,
+  hosts: settings.registry.hosts,
+  serviceName: registry.serviceName,
+  servicePort: REGISTRY_PORT,
+  platform,
+});
+new RegistryMonitoring("registry-monitoring", {
+  provider: cluster.provider,
+  namespace: registryNamespace.name,
+  serviceSelector: SERVER_SELECTOR,
+  portName: "http",
+  // Base backups and drills run daily: alert when one is a day and a bit (backups) or two days (drill) late.
+  alerts: {
+    namespace: REGISTRY_NAMESPACE,
+    service: registry.serviceName,
+    databaseCluster: DATABASE_CLUSTER_NAME,
+    drillNamespace: RESTORE_DRILL_NAMESPACE,
+    drillCronJob: restoreDrill.cronJobName,
+    drillMaxAgeHours: 50,
+    backupMaxAgeHours: 26,
+  },
+  platform,
+});
 
 // --- outputs ---
 export const environment = settings.environment;
@@ -77,3 +203,6 @@ export const grafanaAdminPassword = platformServices.grafanaAdminPassword;
 export const localCaCertificate = platformServices.localCaCertificate;
 export const backupLocation = objectStore.location;
 export const imageRepository = cluster.imageRepository;
+export const registryUrls = route.urls;
+export const databaseCluster = database.clusterName;
+export const registryImage = image.ref;

@@ -71,6 +71,8 @@ export class Database extends pulumi.ComponentResource {
   /** Password of the read-only drill reader role (secret). */
   readonly drillReaderPassword: pulumi.Output<string>;
   readonly cluster: k8s.apiextensions.CustomResource;
+  /** Labels of the pods behind `host` (pooler or instances), for clients' egress policies. */
+  readonly endpointSelectors: Labels[];
   readonly pooler: k8s.apiextensions.CustomResource | undefined;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -170,6 +172,7 @@ export class Database extends pulumi.ComponentResource {
 
     this.pooler = undefined;
     this.host = services.rw;
+    this.endpointSelectors = [{ ...instanceSelector, "cnpg.io/podRole": "instance" }];
     if (database.pooler) {
       const poolerName = services.pooler;
       this.pooler = new k8s.apiextensions.CustomResource(
@@ -216,6 +219,7 @@ export class Database extends pulumi.ComponentResource {
         { ...crd, dependsOn: [...args.platform.ready, this.cluster] },
       );
       this.host = poolerName;
+      this.endpointSelectors = [{ "cnpg.io/poolerName": poolerName }];
       monitor("pooler", { "cnpg.io/poolerName": poolerName }, "metrics");
     }
 

@@ -38,8 +38,11 @@ export interface RestoreDrillArgs {
   readonly scratchCluster: string;
   /** Five-field cron. */
   readonly schedule: string;
-  /** Backups of the source, with credentials valid in `namespace` for `scratchCluster`'s service account. */
-  readonly backupAccess: BackupAccess;
+  /**
+   * Backups of the source, readable in `namespace` by `scratchCluster`'s service account; a function is
+   * called with the drill's namespace once it exists, so the store can create credentials in it.
+   */
+  readonly backupAccess: BackupAccess | ((namespace: HardenedNamespace) => BackupAccess);
   /** Password of the read-only role the source database grants the drill (secret). */
   readonly readerPassword: pulumi.Output<string>;
   /** Size of the scratch cluster: the source's storage and resources. */
@@ -118,6 +121,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
     );
     this.namespace = ns.name;
     const namespace = ns.name;
+    const access = typeof args.backupAccess === "function" ? args.backupAccess(ns) : args.backupAccess;
     const child = { parent: this, provider, dependsOn: [ns] };
     const crd = { parent: this, provider, dependsOn: [ns, ...args.platform.ready] };
     this.cronJobName = "restore-drill";
@@ -141,7 +145,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
     // The scratch cluster reads the source's backups through an ObjectStore of its own namespace; without
     // a retention policy, as only the source's archiver may expire backups.
     const objectStoreName = `${args.sourceCluster}-backups`;
-    const storeSpec = objectStoreSpec(args.backupAccess, "");
+    const storeSpec = objectStoreSpec(access, "");
     delete storeSpec.retentionPolicy;
     new k8s.apiextensions.CustomResource(
       `${name}-object-store`,
@@ -154,8 +158,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
       crd,
     );
 
-    const annotations =
-      args.backupAccess.auth.kind === "workload-identity" ? args.backupAccess.auth.annotations : undefined;
+    const annotations = access.auth.kind === "workload-identity" ? access.auth.annotations : undefined;
     const manifest = pulumi.all([namespace, annotations ?? pulumi.output(undefined)]).apply(([nsName, wi]) =>
       JSON.stringify(
         scratchClusterManifest({
@@ -299,13 +302,14 @@ export class RestoreDrill extends pulumi.ComponentResource {
       { ...child, dependsOn: [ns, config] },
     );
 
-    this.networkPolicies(name, args, namespace, drillPods, scratchPods);
+    this.networkPolicies(name, args, access, namespace, drillPods, scratchPods);
     this.registerOutputs({ namespace: this.namespace, cronJob: this.cronJobName });
   }
 
   private networkPolicies(
     name: string,
     args: RestoreDrillArgs,
+    access: BackupAccess,
     namespace: pulumi.Output<string>,
     drillPods: Record<string, string>,
     scratchPods: Record<string, string>,
@@ -314,9 +318,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
     const tcp = (port: number) => ({ protocol: "TCP", port });
     const apiServer = { ports: API_SERVER_PORTS.map(tcp) };
     const storePort =
-      args.backupAccess.endpointUrl === undefined
-        ? pulumi.output(443)
-        : args.backupAccess.endpointUrl.apply(endpointPort);
+      access.endpointUrl === undefined ? pulumi.output(443) : access.endpointUrl.apply(endpointPort);
 
     new k8s.networking.v1.NetworkPolicy(
       `${name}-drill-pods`,
