@@ -12,6 +12,7 @@ import {
 } from "@opentelemetry/api";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Auth } from "../auth";
+import { ProblemError } from "../errors";
 import type { RegistryService } from "../service";
 import { docsHtml, docsScript } from "./docs";
 import type { Metrics } from "./metrics";
@@ -112,9 +113,15 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
     },
   });
 
+  // The API speaks JSON only: other media types are a 415, not a string handed to validation.
+  app.removeContentTypeParser("text/plain");
+
   app.setErrorHandler((error, request, reply) => {
     const { body, headers } = problemFromError(error, bodyLimit);
-    if (body.status >= 500) request.log.error({ err: error }, "request failed");
+    if (!(error instanceof ProblemError) && body.status >= 500)
+      request.log.error({ err: error }, "request failed");
+    else if (body.status === 503)
+      request.log.warn({ err: (error as Error).cause ?? error }, "dependency unavailable");
     void sendProblem(reply, body, headers);
   });
 

@@ -89,6 +89,7 @@ function problems(...statuses: number[]): Record<string, JsonObject> {
     422: "The server.json is invalid (call /validate for every finding)",
     429: "Rate limited; see Retry-After",
     502: "An identity provider could not be reached",
+    501: "Not implemented by this registry",
     503: "Service unavailable (database down or shutting down); see Retry-After",
   };
   return Object.fromEntries(
@@ -148,6 +149,12 @@ export function buildOpenApiDocument(version: string): JsonObject {
           "200": ok("The updated version", REF("ServerResponse")),
           ...problems(400, 401, 403, 404, 409, 413, 422, 503),
         },
+      },
+      delete: {
+        tags: ["publish"],
+        summary: "Not supported: versions are never removed (set status deleted instead)",
+        parameters: [SERVER_NAME, VERSION],
+        responses: problems(501),
       },
     },
     "/v0.1/servers/{serverName}/versions/{version}/status": {

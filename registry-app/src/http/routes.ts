@@ -75,6 +75,15 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return sendJson(reply, entryJson(await service.edit(caller, serverName, version, request.body)));
   });
 
+  // The spec's optional DELETE: versions are never removed here, deletion is a status.
+  app.delete("/servers/:serverName/versions/:version", async () => {
+    throw new ProblemError(
+      501,
+      "Not Implemented",
+      'Versions are never removed from this registry; PATCH .../versions/{version}/status with {"status":"deleted"} instead.',
+    );
+  });
+
   app.patch<{ Params: VersionParams }>(
     "/servers/:serverName/versions/:version/status",
     async (request, reply) => {

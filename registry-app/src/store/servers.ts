@@ -89,15 +89,17 @@ function toStored(row: VersionRecord): StoredVersion {
 }
 
 /**
- * The words of a search as a tsquery: any word may match (ranking rewards more), the last one also as a
- * prefix for search-as-you-type. Only letters and digits pass, so no tsquery syntax can be injected.
+ * The words of a search as two tsqueries: any word (to match) and every word (to rank documents that
+ * have them all higher); the last word also matches as a prefix, for search-as-you-type. Only letters
+ * and digits pass, so no tsquery syntax can be injected.
  */
-export function searchTsquery(text: string): string | null {
+export function searchTsquery(text: string): { any: string; all: string } | null {
   const words = (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])
     .slice(0, MAX_SEARCH_WORDS)
     .map((word) => word.slice(0, 64));
   if (words.length === 0) return null;
-  return words.map((word, index) => (index === words.length - 1 ? `${word}:*` : word)).join(" | ");
+  const terms = words.map((word, index) => (index === words.length - 1 ? `${word}:*` : word));
+  return { any: terms.join(" | "), all: terms.join(" & ") };
 }
 
 function likePattern(text: string): string {
@@ -145,12 +147,13 @@ export class ServerStore {
   }
 
   /**
-   * Ranked search over names, titles and descriptions: exact name hits first, then trigram similarity
-   * of the name (typos, partial words), then full-text rank (stemmed words, descriptions).
+   * Ranked search over names, titles and descriptions: exact name hits first, then documents holding
+   * every word, then trigram similarity of the name (typos, partial words) and full-text rank.
    */
   async search(filter: SearchFilter): Promise<Array<StoredVersion & { score: number }>> {
     const text = filter.text.trim().slice(0, 200);
-    const params: unknown[] = [text, searchTsquery(text), likePattern(text)];
+    const tsquery = searchTsquery(text);
+    const params: unknown[] = [text, tsquery?.any ?? null, likePattern(text), tsquery?.all ?? null];
     const conditions = filterConditions(filter, params);
     // Three index-backed ways to match: full text (GIN tsvector), substring and word similarity (GIN trgm).
     conditions.push(
@@ -171,6 +174,7 @@ export class ServerStore {
                THEN 4 ELSE 0 END
              + 2 * word_similarity($1::text, v.name)
              + coalesce(ts_rank(v.search_document, to_tsquery('english', $2::text)), 0)
+             + CASE WHEN v.search_document @@ to_tsquery('english', $4::text) THEN 1 ELSE 0 END
            ) * 1000000)::bigint AS score
          FROM server_versions v
          ${where(conditions)}
