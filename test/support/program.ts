@@ -61,6 +61,7 @@ export async function runProgram(
   const failures: unknown[] = [];
   const onRejection = (reason: unknown) => failures.push(reason);
   process.on("unhandledRejection", onRejection);
+  const restoreStacks = cheapStackTraces();
   try {
     const program = loadProgramModule();
     const outputs = await resolveExports(program);
@@ -68,8 +69,25 @@ export async function runProgram(
     if (failures.length > 0) throw failures[0];
     return { resources, outputs, elapsedMs: performance.now() - started };
   } finally {
+    restoreStacks();
     process.off("unhandledRejection", onRejection);
   }
+}
+
+/**
+ * The SDK records `new Error().stack` for every promise it creates. Under mocha (unlimited stack depth) and tsx
+ * (source maps on), formatting those stacks dominated a run, seconds per stack; Node's defaults apply meanwhile.
+ */
+function cheapStackTraces(): () => void {
+  const proc = process as NodeJS.Process & { sourceMapsEnabled?: boolean };
+  const sourceMaps = proc.sourceMapsEnabled ?? true;
+  const limit = Error.stackTraceLimit;
+  process.setSourceMapsEnabled(false);
+  Error.stackTraceLimit = 10;
+  return () => {
+    process.setSourceMapsEnabled(sourceMaps);
+    Error.stackTraceLimit = limit;
+  };
 }
 
 /** Loads the program for `stack` expecting it to fail; returns the error message (throws if it succeeds). */
