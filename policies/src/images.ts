@@ -52,19 +52,29 @@ export interface ImageUse {
   readonly valuesTag?: string;
   readonly valuesDigest?: string;
   readonly fromValues: boolean;
+  /** The container's imagePullPolicy; `Never` images exist only in the node's runtime (Minikube builds). */
+  readonly pullPolicy?: string;
 }
 
 export function imageUses(resource: Subject): ImageUse[] {
   const { type, props } = resource;
   const uses: ImageUse[] = [];
-  const fromContainers = (podSpec: ReturnType<typeof podSpecOf>) => {
+  const fromContainers = (podSpec: ReturnType<typeof podSpecOf>, imageOptional: boolean) => {
     for (const container of containersOf(podSpec)) {
       const image = str(container.spec.image);
-      uses.push({ where: describeContainer(container), reference: image ?? "", fromValues: false });
+      // A Pooler template container without an image keeps the operator's own (pinned by the chart version).
+      if (imageOptional && image === undefined) continue;
+      const pullPolicy = str(container.spec.imagePullPolicy);
+      uses.push({
+        where: describeContainer(container),
+        reference: image ?? "",
+        fromValues: false,
+        ...(pullPolicy === undefined ? {} : { pullPolicy }),
+      });
     }
   };
-  if (WORKLOAD_TYPES.includes(type)) fromContainers(podSpecOf(type, props));
-  if (type === CNPG_POOLER) fromContainers(recAt(props, "spec", "template", "spec"));
+  if (WORKLOAD_TYPES.includes(type)) fromContainers(podSpecOf(type, props), false);
+  if (type === CNPG_POOLER) fromContainers(recAt(props, "spec", "template", "spec"), true);
   if (type === K8S.cnpgCluster) {
     const imageName = strAt(props, "spec", "imageName");
     if (imageName !== undefined)
@@ -202,7 +212,8 @@ export const imagesAllowedRegistries = resourcePolicy({
     "Images come only from allowed registries (config allowedRegistries: Red Hat's registries, the project's " +
     "Artifact Registry, and the upstream registries of the pinned third-party charts). Checked wherever an image " +
     "reference is visible, as for images-pinned; a chart value that sets only a repository keeps the chart's " +
-    "default registry and is not judged.",
+    "default registry and is not judged, and a container with imagePullPolicy Never (an image built into the " +
+    "node's runtime, as Minikube builds are) is never pulled from any registry.",
   severity: "high",
   category: "security",
   remediationSteps:
@@ -218,7 +229,9 @@ export const imagesAllowedRegistries = resourcePolicy({
     },
   },
   validate: ({ resource, config, report, notApplicable }) => {
-    const uses = imageUses(resource).filter((u) => u.reference !== undefined && u.reference !== "");
+    const uses = imageUses(resource).filter(
+      (u) => u.reference !== undefined && u.reference !== "" && u.pullPolicy !== "Never",
+    );
     if (uses.length === 0) return notApplicable("no full image references are visible on this resource");
     for (const use of uses) {
       const image: ImageRef | string = parseImage(use.reference ?? "");

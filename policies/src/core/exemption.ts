@@ -53,8 +53,9 @@ export function exemptionFor(
   policy: string,
   resourceType: string,
   resourceName: string,
+  list: readonly Exemption[] = exemptions,
 ): Exemption | undefined {
-  return exemptions.find(
+  return list.find(
     (e) => e.policy === policy && e.resourceType === resourceType && e.resourceName === resourceName,
   );
 }
@@ -64,4 +65,32 @@ export function isExpired(
   today: string = new Date().toISOString().slice(0, 10),
 ): boolean {
   return exemption.expiresOn !== undefined && exemption.expiresOn < today;
+}
+
+export type Disposition =
+  | { readonly exempted: true; readonly message: string; readonly exemption: Exemption }
+  | { readonly exempted: false; readonly message: string };
+
+/** How a finding is reported: downgraded and annotated when a live exemption covers it, annotated when expired. */
+export function dispose(
+  policy: string,
+  resource: { readonly type: string; readonly name: string } | undefined,
+  message: string,
+  list: readonly Exemption[] = exemptions,
+  today?: string,
+): Disposition {
+  const exemption =
+    resource === undefined ? undefined : exemptionFor(policy, resource.type, resource.name, list);
+  if (exemption === undefined) return { exempted: false, message };
+  if (isExpired(exemption, today)) {
+    return {
+      exempted: false,
+      message: `${message} (exemption ${exemption.id} expired on ${exemption.expiresOn})`,
+    };
+  }
+  return {
+    exempted: true,
+    message: `exempted by ${exemption.id} (${exemption.reason}): ${message}`,
+    exemption,
+  };
 }

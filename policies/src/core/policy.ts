@@ -13,7 +13,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import type { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
-import { exemptionFor, isExpired } from "./exemption";
+import { dispose } from "./exemption";
 import type { Props } from "./values";
 
 /** Security rules stay mandatory everywhere; availability rules are advisory on `local`. */
@@ -242,21 +242,18 @@ function deliver(
   subject: Subject | undefined,
   stack: boolean,
 ): void {
-  const exemption = subject === undefined ? undefined : exemptionFor(policyName, subject.type, subject.name);
-  if (exemption !== undefined && !isExpired(exemption)) {
+  const disposition = dispose(policyName, subject, message);
+  if (disposition.exempted) {
     // Exempted findings are still reported, downgraded to advisory, with the reviewed reason: never silent.
     const violation: ViolationWithLevel = {
-      message: `exempted by ${exemption.id} (${exemption.reason}): ${message}`,
+      message: disposition.message,
       enforcementLevel: "advisory",
       ...(subject === undefined ? {} : { urn: subject.urn }),
     };
     (reportViolation as unknown as (v: ViolationWithLevel) => void)(violation);
-    return;
+  } else if (stack && subject !== undefined) {
+    reportViolation(disposition.message, subject.urn);
+  } else {
+    reportViolation(disposition.message);
   }
-  const text =
-    exemption === undefined
-      ? message
-      : `${message} (exemption ${exemption.id} expired on ${exemption.expiresOn})`;
-  if (stack && subject !== undefined) reportViolation(text, subject.urn);
-  else reportViolation(text);
 }

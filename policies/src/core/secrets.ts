@@ -27,7 +27,11 @@ const CREDENTIAL_PATTERNS: readonly { readonly label: string; readonly pattern: 
   { label: "a Google API key", pattern: /\bAIza[0-9A-Za-z_-]{35}\b/ },
   { label: "a Slack token", pattern: /\bxox[abprs]-[A-Za-z0-9-]{10,}/ },
   { label: "a service-account key file", pattern: /"private_key"\s*:/ },
-  { label: "a URL with an embedded password", pattern: /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i },
+  // `$(VAR)`/`${VAR}` passwords are references Kubernetes or a shell expands at run time, not credentials.
+  {
+    label: "a URL with an embedded password",
+    pattern: /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:(?!\$[({])[^/\s@]+@/i,
+  },
 ];
 
 /** What kind of credential a value contains, by its content alone, or undefined. */
@@ -68,8 +72,20 @@ export interface StackConfigEntry {
   readonly value?: string;
 }
 
+const parsed = new Map<string, { readonly mtimeMs: number; readonly entries: StackConfigEntry[] }>();
+
 /** Every leaf of a `Pulumi.<stack>.yaml`'s `config:` block; `{secure: ...}` leaves are marked secure. */
 export function readStackConfig(file: string): StackConfigEntry[] {
+  // Policies read the same file once per Secret; parse it once per change.
+  const mtimeMs = fs.statSync(file).mtimeMs;
+  const cached = parsed.get(file);
+  if (cached !== undefined && cached.mtimeMs === mtimeMs) return cached.entries;
+  const entries = parseStackConfig(file);
+  parsed.set(file, { mtimeMs, entries });
+  return entries;
+}
+
+function parseStackConfig(file: string): StackConfigEntry[] {
   const doc = rec(parseYaml(fs.readFileSync(file, "utf8")) as unknown);
   const config = rec(doc?.config);
   const entries: StackConfigEntry[] = [];
