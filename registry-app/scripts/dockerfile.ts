@@ -192,6 +192,61 @@ export function splitFlags(args: string): { flags: Map<string, string>; words: s
   return { flags, words };
 }
 
+/** The pairs of an ENV or LABEL instruction (`k=v k2="v 2"`, or the legacy `ENV k v`), quotes removed. */
+export function keyValuePairs(args: string): [string, string][] {
+  const words = shellWords(args);
+  if (words.length > 0 && !(words[0] ?? "").includes("=")) {
+    // Legacy form: the first word is the key, the rest of the line is the value.
+    const key = words[0] ?? "";
+    return [
+      [
+        key,
+        args
+          .trim()
+          .slice(args.trim().indexOf(key) + key.length)
+          .trim(),
+      ],
+    ];
+  }
+  return words.map((word) => {
+    const eq = word.indexOf("=");
+    if (eq <= 0) throw new DockerfileError(`expected key=value, got '${word}'`);
+    return [word.slice(0, eq), word.slice(eq + 1)];
+  });
+}
+
+function shellWords(text: string): string[] {
+  // Words split on unquoted whitespace; quotes removed, backslash escapes resolved (outside single quotes).
+  const words: string[] = [];
+  let word = "";
+  let inWord = false;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < text.length; i += 1) {
+    const ch = text[i] ?? "";
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+      else if (ch === "\\" && quote === '"' && i + 1 < text.length) word += text[++i] ?? "";
+      else word += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      inWord = true;
+    } else if (ch === "\\" && i + 1 < text.length) {
+      word += text[++i] ?? "";
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+    } else {
+      word += ch;
+      inWord = true;
+    }
+  }
+  if (quote !== undefined) throw new DockerfileError(`unterminated ${quote} quote in '${text}'`);
+  if (inWord) words.push(word);
+  return words;
+}
+
 /** `ARG a=1 b` declarations: names with their defaults (undefined when none). */
 export function argDeclarations(instruction: DockerInstruction): [string, string | undefined][] {
   return instruction.args
