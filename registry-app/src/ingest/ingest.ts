@@ -99,7 +99,9 @@ export class Ingestor {
     const source = upstream.replace(/\/+$/, "");
     const previous = await this.store.syncWatermark(source);
     const since = previous === undefined ? undefined : new Date(previous.getTime() - overlapSeconds * 1000);
-    const query: Record<string, string> = since === undefined ? {} : { updated_since: since.toISOString() };
+    // A first run mirrors deleted versions too (updated_since implies include_deleted on later runs).
+    const query: Record<string, string> =
+      since === undefined ? { include_deleted: "true" } : { updated_since: since.toISOString() };
     const report = emptyReport();
     let newest = previous;
     const caller = systemCaller("sync");

@@ -43,7 +43,8 @@ async function startEmbedded(): Promise<TestServer> {
     port,
     user: "postgres",
     password,
-    persistent: false,
+    // Kept on stop so restart tests can start it again; close() removes the directory.
+    persistent: true,
     initdbFlags: EMBEDDED_INITDB_FLAGS,
     onLog: () => undefined,
     onError: (error: unknown) => errors.push(String(error)),
