@@ -49,6 +49,12 @@ export const images = {
   minio: "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
   minioClient: "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z",
   // --- registry (issue 6) image rows go here ---
+  // Red Hat UBI 9 Node.js 22 bases of registry-app/Dockerfile (compile stages, runtime), by dated tag and
+  // multi-arch index digest. The Dockerfile's FROM lines must equal these (test/registry/image.test.ts).
+  registryBuilder:
+    "registry.access.redhat.com/ubi9/nodejs-22:9.8-1790572348@sha256:ef4f18a7e736696b1314bdc21bcf57bfd50ba3ea4f80c13833f777316b25c035",
+  registryRuntime:
+    "registry.access.redhat.com/ubi9/nodejs-22-minimal:9.8-1790648388@sha256:ca1c79182159009eb15a041bc6bb16f390a4e738b9d57d6cc4975f3b2981788b",
   // CloudNativePG operand (PostgreSQL 18, immutable build tag); pg_trgm ships with the server's contrib.
   postgres: "ghcr.io/cloudnative-pg/postgresql:18.3-202605110912-minimal-trixie",
   // Shell-free kubectl for the restore drill's create/wait/delete steps (same minor as the local cluster).

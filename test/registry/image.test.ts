@@ -28,6 +28,7 @@ import {
   type ImageSource,
 } from "../../infra/registry/image";
 import { SettingsError, loadSettings } from "../../infra/settings";
+import { images } from "../../infra/versions";
 import { outputValue, stackConfig, type ResourceInputs, type StackName } from "../support/program";
 
 const COMMAND = "command:local:Command";
@@ -265,6 +266,13 @@ describe("registry image", function () {
       assert.deepEqual(plan.baseImages, dockerfileBaseImages(DOCKERFILE_TEXT));
       assert.equal(plan.baseImages.length, 2);
       assert.equal(plan.version, version);
+    });
+
+    it("builds from the base images pinned in the version table", () => {
+      assert.deepEqual(dockerfileBaseImages(DOCKERFILE_TEXT), [
+        images.registryBuilder,
+        images.registryRuntime,
+      ]);
     });
   });
 
