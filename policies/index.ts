@@ -6,7 +6,8 @@
 // package it finds in node_modules (5.9.3 here), type-checks with policies/tsconfig.json, and requires this
 // directory, i.e. package.json's "main": index.ts. There is no build step; the PolicyPack constructor reads the
 // version from ./package.json and serves the analyzer over gRPC. `--policy-pack-config policies/config/<stack>.json`
-// sets each policy's enforcement level and options for that stack.
+// sets each policy's enforcement level and options for that stack. policies/tsconfig.json is self-contained and
+// typescript/@types/node are pack dependencies, so a published pack compiles the same way outside this repository.
 import {
   PolicyPack,
   type Policies,

@@ -161,7 +161,8 @@ export const bucketHardening = resourcePolicy({
 
 const PUBLIC_MEMBERS = new Set(["allUsers", "allAuthenticatedUsers"]);
 
-function publicMembers(resource: Subject): string[] {
+/** Members or ACL entities a resource grants, or undefined when a policy document cannot be parsed. */
+function grantedMembers(resource: Subject): string[] | undefined {
   const props = resource.props;
   switch (resource.type) {
     case GCP.bucketIamMember:
@@ -171,7 +172,12 @@ function publicMembers(resource: Subject): string[] {
     case GCP.bucketIamPolicy: {
       const data = str(props.policyData);
       if (data === undefined) return [];
-      const parsed = rec(JSON.parse(data) as unknown);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(data);
+      } catch {
+        return undefined;
+      }
       return listAt(parsed, "bindings").flatMap((b) => listAt(b, "members").map((m) => str(m) ?? ""));
     }
     default:
@@ -199,7 +205,10 @@ export const noPublicBuckets = resourcePolicy({
     GCP.objectAcl,
   ],
   validate: ({ resource, report }) => {
-    for (const member of publicMembers(resource)) {
+    const members = grantedMembers(resource);
+    if (members === undefined)
+      return report("policyData is not valid JSON, so its members cannot be checked");
+    for (const member of members) {
       if (PUBLIC_MEMBERS.has(member))
         report(`grants ${member} access to bucket ${strAt(resource.props, "bucket") ?? ""}`);
     }

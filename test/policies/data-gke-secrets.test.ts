@@ -127,6 +127,17 @@ describe("policy data-gcs-no-public-access", () => {
     assert.deepEqual(checkResource(noPublicBuckets, binding).messages, [
       "grants allAuthenticatedUsers access to bucket backups",
     ]);
+    const policy = (data: string) =>
+      resource(GCP.bucketIamPolicy, "p", { bucket: "backups", policyData: data });
+    const open = JSON.stringify({
+      bindings: [{ role: "roles/storage.objectViewer", members: ["allUsers"] }],
+    });
+    assert.deepEqual(checkResource(noPublicBuckets, policy(open)).messages, [
+      "grants allUsers access to bucket backups",
+    ]);
+    assert.deepEqual(checkResource(noPublicBuckets, policy("{bad")).messages, [
+      "policyData is not valid JSON, so its members cannot be checked",
+    ]);
     const acl = resource(GCP.defaultObjectAcl, "acl", {
       bucket: "backups",
       entity: "allUsers",
