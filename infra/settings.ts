@@ -203,6 +203,7 @@ const objectStoreSchema = z.discriminatedUnion(
 
 const namespacesSchema = z
   .strictObject({
+    /** Namespace of the platform's own workloads that are not third-party operators (MinIO locally). */
     platform: z.string().min(1).default("platform"),
   })
   .default({ platform: "platform" });
@@ -507,6 +508,11 @@ function crossKeyProblems(v: Plain, hasGithubSecret: boolean): string[] {
   }
   if (v.database.synchronous?.enabled && v.database.synchronous.number >= v.database.instances)
     problems.push(`${k("database.synchronous.number")}: must be less than database.instances`);
+  // The bucket lifecycle is a safety net behind Barman's retention; expiring first would delete live backups.
+  if (v.objectStore.kind === "gcs" && v.objectStore.deleteAfterDays <= v.backup.retentionDays)
+    problems.push(
+      `${k("objectStore.deleteAfterDays")}: must be greater than backup.retentionDays (${v.backup.retentionDays})`,
+    );
   // CI promotes the exact image staging built; a tag could move between staging and production.
   if (
     v.cluster.kind === "gke" &&

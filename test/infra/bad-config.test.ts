@@ -99,6 +99,16 @@ describe("infra: bad configuration fails before any resource, naming the key", f
     );
   });
 
+  it("a bucket lifecycle that would delete backups Barman still keeps", async () => {
+    const overrides = edited("production", "objectStore", (o) => {
+      o.deleteAfterDays = 30;
+    });
+    assert.equal(
+      await loadProgramError("production", overrides),
+      message("mcp-registry:objectStore.deleteAfterDays: must be greater than backup.retentionDays (30)"),
+    );
+  });
+
   it("a Grafana host the Gateway does not serve", async () => {
     const overrides = edited("local", "monitoring", (m) => {
       m.grafanaHost = "grafana.example.org";
