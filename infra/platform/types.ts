@@ -17,7 +17,7 @@ export interface Platform {
     /** Listener names for HTTPRoute `parentRefs[].sectionName`. */
     readonly httpsListener: string;
     readonly httpListener: string;
-    /** Reserved external IP on GKE; the LoadBalancer's address otherwise. */
+    /** Reserved external IP on GKE; undefined on Minikube, where `minikube tunnel` gives the LoadBalancer its address. */
     readonly address: pulumi.Output<string> | undefined;
   };
   readonly monitoring: {
