@@ -5,6 +5,7 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { ANYWHERE, GKE_METADATA_EGRESS, tcp } from "../platform/network";
 import { checkGrantName, gcsBucketName, gcsLifecycleRules } from "./policy";
 import type { BackupAccess, BackupConsumer, BackupObjectStore, GrantOptions, ResticAccess } from "./types";
 
@@ -139,6 +140,8 @@ export class GcsStore extends pulumi.ComponentResource implements BackupObjectSt
       bucket: this.databaseBucket.name,
       destinationPath: pulumi.interpolate`gs://${this.databaseBucket.name}/cnpg`,
       endpointUrl: undefined,
+      // Cloud Storage over HTTPS, and the metadata server that hands out the Workload Identity token.
+      egress: [{ to: [ANYWHERE], ports: tcp(443) }, ...GKE_METADATA_EGRESS],
       auth: {
         kind: "workload-identity",
         serviceAccountEmail: account.email,
@@ -181,6 +184,7 @@ export class GcsStore extends pulumi.ComponentResource implements BackupObjectSt
         secretAccessKeyKey: SECRET_ACCESS_KEY,
       },
       repositoryPasswordSecret: { name: password.metadata.name, key: "password" },
+      egress: [{ to: [ANYWHERE], ports: tcp(443) }],
     };
   }
 }

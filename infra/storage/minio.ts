@@ -253,6 +253,7 @@ export class MinioStore extends pulumi.ComponentResource implements BackupObject
       destinationPath: pulumi.output(`s3://${this.databaseBucket}/cnpg`),
       endpointUrl: this.endpointUrl,
       auth,
+      egress: this.egressToMinio(),
     };
   }
 
@@ -279,7 +280,22 @@ export class MinioStore extends pulumi.ComponentResource implements BackupObject
       endpointUrl: this.endpointUrl,
       auth,
       repositoryPasswordSecret: { name: password.metadata.name, key: "password" },
+      egress: this.egressToMinio(),
     };
+  }
+
+  private egressToMinio(): k8s.types.input.networking.v1.NetworkPolicyEgressRule[] {
+    return [
+      {
+        to: [
+          {
+            ...namespacePeer(this.namespace),
+            podSelector: { matchLabels: selectorLabels("minio", "object-store") },
+          },
+        ],
+        ports: tcp(S3_PORT),
+      },
+    ];
   }
 
   private credentials(name: string): Credentials {

@@ -1,3 +1,4 @@
+import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 
 /**
@@ -10,7 +11,8 @@ import type * as pulumi from "@pulumi/pulumi";
  *   The store creates the Secrets in the consumer's namespace (or the Workload Identity binding on GKE) and
  *   opens its own side of the network (MinIO's ingress from that namespace).
  * - A restore drill asks for `readOnly` database access with its own namespace and service account.
- * - The consumer opens its own egress to the store (`endpointUrl`, or HTTPS and the GKE metadata server for gs://).
+ * - The consumer opens its own egress to the store: `egress` lists the rules its pods need (the S3 endpoint, or
+ *   HTTPS plus the GKE metadata server that Workload Identity tokens come from).
  */
 export interface BackupConsumer {
   readonly namespace: pulumi.Input<string>;
@@ -53,6 +55,8 @@ export interface BackupAccess {
   /** S3 endpoint URL; undefined when the consumer uses the provider's native API (GCS through gs://). */
   readonly endpointUrl: pulumi.Output<string> | undefined;
   readonly auth: S3SecretAuth | WorkloadIdentityAuth;
+  /** NetworkPolicy egress rules the consumer's pods need to reach the store (and, on GKE, their token). */
+  readonly egress?: k8s.types.input.networking.v1.NetworkPolicyEgressRule[];
 }
 
 /** Restic (K8up) always speaks S3 with keys, against MinIO or the GCS XML API with an HMAC key. */
@@ -63,6 +67,8 @@ export interface ResticAccess {
   readonly auth: S3SecretAuth;
   /** Secret with the restic repository password (key `password`), in the restic consumer's namespace. */
   readonly repositoryPasswordSecret: { readonly name: pulumi.Output<string>; readonly key: string };
+  /** NetworkPolicy egress rules the restic pods need to reach the store. */
+  readonly egress?: k8s.types.input.networking.v1.NetworkPolicyEgressRule[];
 }
 
 /** Options for a grant: the consumer's namespace (and anything else) the credentials must wait for. */

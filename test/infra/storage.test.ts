@@ -118,6 +118,24 @@ describe("infra: backup object stores", function () {
         await outputOf(result.restic.repositoryPasswordSecret.name),
         "registry-dump-restic-repository",
       );
+      const toMinio = [
+        {
+          to: [
+            {
+              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "platform" } },
+              podSelector: {
+                matchLabels: {
+                  "app.kubernetes.io/name": "minio",
+                  "app.kubernetes.io/component": "object-store",
+                },
+              },
+            },
+          ],
+          ports: [{ protocol: "TCP", port: 9000 }],
+        },
+      ];
+      assert.deepEqual(result.db.egress, toMinio);
+      assert.deepEqual(result.restic.egress, toMinio);
     });
 
     it("lets only granted namespaces reach MinIO", async () => {
@@ -205,6 +223,11 @@ describe("infra: backup object stores", function () {
           "projects/mcp-registry-test/serviceAccounts/mcp-production-cnpg-read",
           "serviceAccount:mcp-registry-production.svc.id.goog[mcp-registry-restore-drill/mcp-registry-db-drill]",
         ],
+      ]);
+      assert.deepEqual(result.db.egress, [
+        { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }] },
+        { to: [{ ipBlock: { cidr: "169.254.169.254/32" } }], ports: [{ protocol: "TCP", port: 80 }] },
+        { to: [{ ipBlock: { cidr: "169.254.169.252/32" } }], ports: [{ protocol: "TCP", port: 988 }] },
       ]);
       const readerRoles = resources
         .filter(
