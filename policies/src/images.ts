@@ -111,7 +111,8 @@ export const ubi9BaseImages = resourcePolicy({
     "First-party images build only from Red Hat UBI 9 bases. Applies to image builds: command:local:Command " +
     "resources whose environment sets DOCKERFILE (repository-relative) and BASE_IMAGES (its FROM images, " +
     "comma-separated). Every base must be registry.access.redhat.com/ubi9[/...] or registry.redhat.io/ubi9[/...]; " +
-    "when the Dockerfile is readable its FROM lines are parsed again and must match BASE_IMAGES exactly.",
+    "when the Dockerfile is readable its FROM lines are parsed again (stage references and scratch are not " +
+    "bases) and must match BASE_IMAGES exactly.",
   severity: "high",
   category: "security",
   remediationSteps:

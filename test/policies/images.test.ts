@@ -10,6 +10,8 @@ import {
   valuesImages,
 } from "../../policies/src/core/images";
 import { K8S } from "../../policies/src/core/kubernetes";
+import { dockerfileBaseImages as programBaseImages } from "../../infra/lib/dockerfile";
+import { repoRoot } from "../support/program";
 import {
   COMMAND,
   helmChartsPinned,
@@ -89,6 +91,15 @@ describe("policies: image references", () => {
     assert.deepEqual(dockerfileBaseImages("ARG BASE\nFROM $BASE\n").problems, [
       'line 2: cannot resolve "$BASE" (an ARG without a default)',
     ]);
+  });
+
+  it("agrees with the program's own Dockerfile reader (the pack keeps its own copy to stay self-contained)", () => {
+    const samples = [
+      fs.readFileSync(path.join(repoRoot, "registry-app", "Dockerfile"), "utf8"),
+      "FROM registry.access.redhat.com/ubi9/go-toolset:1.24 AS build\nFROM scratch\nCOPY --from=build /app /app\n",
+      "ARG BASE=registry.redhat.io/ubi9/ubi-minimal:9.6\nFROM ${BASE} AS a\nFROM a\nFROM $BASE\n",
+    ];
+    for (const text of samples) assert.deepEqual(dockerfileBaseImages(text).images, programBaseImages(text));
   });
 
   it("finds images in Helm values: whole references and registry/repository/tag objects", () => {

@@ -88,7 +88,7 @@ export function isUbi9(image: ImageRef): boolean {
 }
 
 export interface DockerfileBases {
-  /** External images named by FROM lines (stage aliases excluded), in order, without duplicates. */
+  /** External images named by FROM lines (stage aliases and `scratch` excluded), in order, without duplicates. */
   readonly images: readonly string[];
   /** Lines the parser could not resolve (e.g. a FROM with an ARG that has no default). */
   readonly problems: readonly string[];
@@ -124,7 +124,11 @@ export function dockerfileBaseImages(text: string): DockerfileBases {
       const expanded = expand(source, args);
       if (expanded === undefined) {
         problems.push(`line ${number}: cannot resolve "${source}" (an ARG without a default)`);
-      } else if (!stages.has(expanded.toLowerCase()) && !images.includes(expanded)) {
+      } else if (
+        expanded !== "scratch" &&
+        !stages.has(expanded.toLowerCase()) &&
+        !images.includes(expanded)
+      ) {
         images.push(expanded);
       }
       if (operands[1]?.toUpperCase() === "AS" && operands[2] !== undefined)
