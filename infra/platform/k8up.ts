@@ -38,6 +38,8 @@ export class K8up extends pulumi.ComponentResource {
       { parent: this, dependsOn: args.dependsOn },
     );
     const labels = { ...args.monitoring.selectorLabels };
+    // The chart ships its CRDs in `crds/` (since 4.8.x): Helm installs them with the release but never upgrades
+    // them, so a K8up upgrade that changes a CRD applies that release's k8up-crd.yaml first (K8up's upgrade notes).
     const release = pinnedRelease(
       `${name}-operator`,
       {
