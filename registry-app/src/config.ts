@@ -155,9 +155,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   throw new ConfigError([...lines.values()]);
 }
 
+/** Set by the Kubernetes Deployment only so that $(VAR) expansion can build MCP_REGISTRY_DATABASE_URL. */
+const EXPANSION_ONLY = ["MCP_REGISTRY_DATABASE_USER", "MCP_REGISTRY_DATABASE_PASSWORD"];
+
 /** MCP_REGISTRY_* variables this service does not know: likely typos, reported as warnings. */
 export function unknownVariables(env: NodeJS.ProcessEnv): string[] {
-  const known = new Set(knownVariables);
+  const known = new Set([...knownVariables, ...EXPANSION_ONLY]);
   return Object.keys(env)
     .filter((key) => key.startsWith("MCP_REGISTRY_") && !known.has(key))
     .sort();

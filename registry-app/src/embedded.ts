@@ -94,6 +94,11 @@ export async function startEmbeddedPostgres(
   fs.mkdirSync(dataDir, { recursive: true });
   const clusterDir = path.join(dataDir, "pg");
   const owner = postgresOwner();
+  if (owner) {
+    // The postgres user must be able to pass through the data dir to reach its cluster directory.
+    const mode = fs.statSync(dataDir).mode;
+    if ((mode & 0o001) === 0) fs.chmodSync(dataDir, (mode & 0o7777) | 0o011);
+  }
   const fresh = !fs.existsSync(path.join(clusterDir, "PG_VERSION"));
   if (fresh) {
     fs.mkdirSync(clusterDir, { recursive: true, mode: 0o700 });

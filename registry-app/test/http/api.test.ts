@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import type { InjectOptions, LightMyRequestResponse } from "fastify";
-import { assertConformsToSpec, assertValidServerJson } from "../support/conformance";
+import {
+  assertConformsToSpec,
+  assertValidServerJson,
+  conformanceAvailable,
+  specOperations,
+} from "../support/conformance";
 import { bearer, serverJson, testRegistry, type TestRegistry } from "../support/registry";
 
 interface Entry {
@@ -662,6 +667,34 @@ describe("http: the registry API", function () {
       const script = await call({ method: "GET", url: "/v0.1/docs/viewer.js" });
       assert.match(String(script.headers["content-type"]), /javascript/);
       assert.match(script.body, /openapi\.json/);
+    });
+  });
+
+  describe("the conformance contract", () => {
+    it("has a route for every operation of openapi.yaml, under /v0.1 and /v0", function () {
+      if (!conformanceAvailable) this.skip();
+      const operations = specOperations();
+      assert.ok(operations.length >= 7);
+      for (const { path, method } of operations) {
+        for (const prefix of ["/v0.1", "/v0"]) {
+          const url = path.replace(/^\/v0\.1/, prefix).replace(/\{(\w+)\}/g, ":$1");
+          assert.ok(
+            registry.app.hasRoute({ method: method.toUpperCase() as "GET", url }),
+            `${method} ${url}`,
+          );
+        }
+      }
+    });
+
+    it("really checks responses against openapi.yaml (and would catch a wrong shape)", async function () {
+      if (!conformanceAvailable) this.skip();
+      const list = (await call({ method: "GET", url: "/v0.1/servers?limit=1" })).json<List>();
+      assert.equal(assertConformsToSpec("GET", "/v0.1/servers", 200, list), true);
+      const broken = { ...list, servers: [{ _meta: {} }] };
+      assert.throws(
+        () => assertConformsToSpec("GET", "/v0.1/servers", 200, broken),
+        /does not match openapi\.yaml/,
+      );
     });
   });
 
