@@ -178,8 +178,11 @@ describe("container: Dockerfile", () => {
       assert.ok(declared.has(arg), `ARG ${arg} is not declared in the runtime stage`);
     }
     const env = runtimeEnv();
-    assert.equal(env.get("MCP_REGISTRY_VERSION"), "${VERSION}");
     assert.equal(env.get("MCP_REGISTRY_GIT_COMMIT"), "${REVISION}");
+    assert.equal(env.get("MCP_REGISTRY_BUILD_TIME"), "${BUILD_TIME}");
+    // An empty or placeholder VERSION must not shadow the package.json version the app reports.
+    assert.equal(env.get("MCP_REGISTRY_VERSION"), undefined);
+    assert.ok(runtimeCopies().some((c) => c.from === undefined && c.sources.includes("package.json")));
   });
 
   it("builds from a context narrowed by .dockerignore to exactly what the COPY instructions read", () => {
