@@ -30,6 +30,15 @@ function verdict(outcome: PolicyOutcome | undefined): string {
   return `PASS ${outcome.passed}/${outcome.checked}${exempted}`;
 }
 
+/** An exempted finding quotes its exemption's reason; the exemptions table has it, so name only the id here. */
+function shorten(message: string, exemptions: readonly Exemption[]): string {
+  for (const e of exemptions) {
+    const prefix = `exempted by ${e.id} (${e.reason}): `;
+    if (message.startsWith(prefix)) return `${e.id}: ${message.slice(prefix.length)}`;
+  }
+  return message;
+}
+
 function level(outcome: PolicyOutcome | undefined): EnforcementLevel | "—" {
   return outcome?.enforcementLevel ?? "—";
 }
@@ -109,7 +118,8 @@ export function renderReport(input: ReportInput): string {
         const o = outcome(stack, policy.name);
         const findings = (o?.findings ?? []).map(
           (f) =>
-            `- ${stack.stack}, ${f.exempted ? "exempted" : f.level}: ${cell(f.message)}${f.urn ? ` (\`${f.urn.split("::").pop() ?? ""}\`)` : ""}`,
+            `- ${stack.stack}, ${f.exempted ? "exempted" : f.level}: ${cell(shorten(f.message, input.exemptions))}` +
+            (f.urn ? ` (\`${f.urn.split("::").pop() ?? ""}\`)` : ""),
         );
         const reasons = [...new Set(o?.notApplicableReasons ?? [])].map(
           (r) => `- ${stack.stack}, not applicable: ${cell(r)}`,
