@@ -25,6 +25,12 @@ export const NODE_SA_PROJECT_ROLES: readonly string[] = [
 /** Granted on the registry's repository only, so nodes can pull its images and nothing else. */
 export const NODE_SA_REPOSITORY_ROLE = "roles/artifactregistry.reader";
 
+/**
+ * Webhook ports the private control plane must reach on the nodes beyond GKE's own 443/10250 rule:
+ * CloudNativePG's admission webhook listens on 9443.
+ */
+export const CONTROL_PLANE_WEBHOOK_PORTS: readonly string[] = ["9443"];
+
 /** KMS key rotation for Secrets encryption: 90 days. */
 export const KMS_ROTATION_PERIOD = `${90 * 24 * 60 * 60}s`;
 
@@ -183,6 +189,22 @@ export class GkeCluster extends pulumi.ComponentResource implements Cluster {
         },
         child,
       ),
+    );
+
+    // A private control plane reaches nodes only on 443 and 10250 unless a rule opens an operator's webhook port.
+    new gcp.compute.Firewall(
+      `${name}-webhooks`,
+      {
+        project,
+        name: `${s.name}-control-plane-webhooks`,
+        network: this.network.id,
+        direction: "INGRESS",
+        sourceRanges: [s.masterIpv4Cidr],
+        targetServiceAccounts: [this.nodeServiceAccount.email],
+        allows: [{ protocol: "tcp", ports: [...CONTROL_PLANE_WEBHOOK_PORTS] }],
+        description: "GKE control plane to admission webhooks on the nodes",
+      },
+      child,
     );
 
     // --- Secrets encryption with a Cloud KMS key the GKE service agent may use ---

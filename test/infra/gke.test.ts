@@ -92,6 +92,14 @@ describe("infra: GKE clusters", function () {
         );
       });
 
+      it("lets the private control plane reach the operators' webhooks on the nodes, and nothing else", async () => {
+        const rule = only((await stackRun(stack)).resources, "gcp:compute/firewall:Firewall").inputs;
+        assert.equal(rule.direction, "INGRESS");
+        assert.deepEqual(rule.sourceRanges, [stack === "production" ? "172.16.0.32/28" : "172.16.0.16/28"]);
+        assert.deepEqual(rule.allows, [{ protocol: "tcp", ports: ["9443"] }]);
+        assert.equal(rule.targetServiceAccounts.length, 1);
+      });
+
       it("keeps registry images in Artifact Registry with cleanup policies", async () => {
         const repo = only(
           (await stackRun(stack)).resources,
