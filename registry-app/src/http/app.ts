@@ -144,7 +144,8 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
     }
     const [path = "/", query] = url.split(/\?(.*)/s, 2);
     if (path.length > 1 && path.endsWith("/")) {
-      const target = (path.replace(/\/+$/, "") || "/") + (query !== undefined ? `?${query}` : "");
+      // One leading slash only: "//host/" must not become a protocol-relative redirect to another site.
+      const target = `/${path.replace(/^\/+|\/+$/g, "")}${query !== undefined ? `?${query}` : ""}`;
       void reply.code(308).header("location", target).send();
       return;
     }

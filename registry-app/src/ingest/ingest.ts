@@ -1,7 +1,7 @@
 import { ProblemError } from "../errors";
 import type { Logger } from "../logger";
 import { validateServerJson } from "../schema";
-import { RegistryService, systemCaller, type StatusChange } from "../service";
+import { DuplicateVersionError, RegistryService, systemCaller, type StatusChange } from "../service";
 import type { ServerStore } from "../store";
 import { readPath, readRegistry, readSeed, type Fetcher, type SourceEntry } from "./sources";
 
@@ -34,12 +34,6 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function isDuplicate(error: unknown): boolean {
-  return (
-    error instanceof ProblemError && error.status === 409 && error.errors?.[0]?.location === "body.version"
-  );
-}
-
 /**
  * Seed, import and sync: every document goes through RegistryService.publish (the API's publish path)
  * as the registry itself; invalid entries are skipped and counted.
@@ -64,7 +58,7 @@ export class Ingestor {
         await this.service.publish(caller, entry.document);
         report.published += 1;
       } catch (error) {
-        if (isDuplicate(error)) {
+        if (error instanceof DuplicateVersionError) {
           report.unchanged += 1;
         } else if (error instanceof ProblemError && error.status < 500) {
           report.invalid += 1;

@@ -1,5 +1,6 @@
 export { decodeCursor, encodeCursor, type Cursor } from "./cursor";
 export {
+  DuplicateVersionError,
   MAX_VERSIONS_PER_NAME,
   normalizeRemoteUrl,
   RegistryService,

@@ -60,6 +60,9 @@ export function systemCaller(subject: string): RegistryClaims {
   };
 }
 
+/** 409 for a version that exists already; ingestion counts it as unchanged, which makes re-runs idempotent. */
+export class DuplicateVersionError extends ProblemError {}
+
 function notFound(detail: string): ProblemError {
   return new ProblemError(404, "Not Found", detail);
 }
@@ -168,7 +171,9 @@ export class RegistryService {
     }
     if ((await writer.find(server.version)) !== undefined) {
       const issue = this.duplicateIssue(server);
-      throw conflict(issue.message, [{ location: "body.version", message: issue.message }]);
+      throw new DuplicateVersionError(409, "Conflict", issue.message, {
+        errors: [{ location: "body.version", message: issue.message }],
+      });
     }
     await this.claimRemotes(writer, server);
     const at = await writer.now();

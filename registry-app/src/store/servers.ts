@@ -126,6 +126,38 @@ function where(conditions: string[]): string {
   return conditions.length === 0 ? "" : `WHERE ${conditions.join(" AND ")}`;
 }
 
+/** Reads shared by the store (pool) and the writer (inside its transaction). */
+async function selectVersion(
+  q: Queryable,
+  name: string,
+  version: string,
+): Promise<StoredVersion | undefined> {
+  const { rows } = await q.query<VersionRecord>(
+    `SELECT ${COLUMNS} FROM server_versions v WHERE v.name = $1 AND v.version = $2`,
+    [name, version],
+  );
+  return rows[0] === undefined ? undefined : toStored(rows[0]);
+}
+
+/** Versions of a name, newest publication first. */
+async function selectVersions(q: Queryable, name: string, includeDeleted: boolean): Promise<StoredVersion[]> {
+  const { rows } = await q.query<VersionRecord>(
+    `SELECT ${COLUMNS} FROM server_versions v
+     WHERE v.name = $1 ${includeDeleted ? "" : "AND v.status <> 'deleted'"}
+     ORDER BY v.published_at DESC, v.id DESC`,
+    [name],
+  );
+  return rows.map(toStored);
+}
+
+async function countVersions(q: Queryable, name: string): Promise<number> {
+  const { rows } = await q.query<{ count: number }>(
+    "SELECT count(*)::int AS count FROM server_versions WHERE name = $1",
+    [name],
+  );
+  return rows[0]?.count ?? 0;
+}
+
 /** Reads of server versions, plus transactions holding a per-name lock for writes. */
 export class ServerStore {
   constructor(private readonly db: Database) {}
@@ -188,22 +220,12 @@ export class ServerStore {
   }
 
   /** All versions of a name, newest publication first. */
-  async versions(name: string, includeDeleted: boolean): Promise<StoredVersion[]> {
-    const { rows } = await this.db.query<VersionRecord>(
-      `SELECT ${COLUMNS} FROM server_versions v
-       WHERE v.name = $1 ${includeDeleted ? "" : "AND v.status <> 'deleted'"}
-       ORDER BY v.published_at DESC, v.id DESC`,
-      [name],
-    );
-    return rows.map(toStored);
+  versions(name: string, includeDeleted: boolean): Promise<StoredVersion[]> {
+    return selectVersions(this.db, name, includeDeleted);
   }
 
-  async get(name: string, version: string): Promise<StoredVersion | undefined> {
-    const { rows } = await this.db.query<VersionRecord>(
-      `SELECT ${COLUMNS} FROM server_versions v WHERE v.name = $1 AND v.version = $2`,
-      [name, version],
-    );
-    return rows[0] === undefined ? undefined : toStored(rows[0]);
+  get(name: string, version: string): Promise<StoredVersion | undefined> {
+    return selectVersion(this.db, name, version);
   }
 
   async getLatest(name: string): Promise<StoredVersion | undefined> {
@@ -214,12 +236,8 @@ export class ServerStore {
     return rows[0] === undefined ? undefined : toStored(rows[0]);
   }
 
-  async countVersions(name: string): Promise<number> {
-    const { rows } = await this.db.query<{ count: number }>(
-      "SELECT count(*)::int AS count FROM server_versions WHERE name = $1",
-      [name],
-    );
-    return rows[0]?.count ?? 0;
+  countVersions(name: string): Promise<number> {
+    return countVersions(this.db, name);
   }
 
   /** Owner names of remote URLs (read-only; used by /validate). */
@@ -273,28 +291,17 @@ export class ServerWriter {
     return (rows[0] as { now: Date }).now;
   }
 
-  async countVersions(): Promise<number> {
-    const { rows } = await this.tx.query<{ count: number }>(
-      "SELECT count(*)::int AS count FROM server_versions WHERE name = $1",
-      [this.name],
-    );
-    return rows[0]?.count ?? 0;
+  countVersions(): Promise<number> {
+    return countVersions(this.tx, this.name);
   }
 
-  async find(version: string): Promise<StoredVersion | undefined> {
-    const { rows } = await this.tx.query<VersionRecord>(
-      `SELECT ${COLUMNS} FROM server_versions v WHERE v.name = $1 AND v.version = $2`,
-      [this.name, version],
-    );
-    return rows[0] === undefined ? undefined : toStored(rows[0]);
+  find(version: string): Promise<StoredVersion | undefined> {
+    return selectVersion(this.tx, this.name, version);
   }
 
-  async all(): Promise<StoredVersion[]> {
-    const { rows } = await this.tx.query<VersionRecord>(
-      `SELECT ${COLUMNS} FROM server_versions v WHERE v.name = $1 ORDER BY v.published_at DESC, v.id DESC`,
-      [this.name],
-    );
-    return rows.map(toStored);
+  /** Every version of the name, deleted ones included, newest publication first. */
+  all(): Promise<StoredVersion[]> {
+    return selectVersions(this.tx, this.name, true);
   }
 
   async latest(): Promise<RankingRow | undefined> {

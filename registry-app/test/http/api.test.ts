@@ -712,6 +712,9 @@ describe("http: the registry API", function () {
       assert.equal(response.headers.location, "/v0.1/servers?limit=2");
       const post = await call({ method: "POST", url: "/v0.1/publish/", payload: {} });
       assert.equal(post.statusCode, 308, "308 keeps the method and body of a POST");
+      const sneaky = await call({ method: "GET", url: "//evil.example/" });
+      assert.equal(sneaky.statusCode, 308);
+      assert.equal(sneaky.headers.location, "/evil.example", "never an open redirect to another host");
     });
 
     it("refuses NUL bytes in the path or query, raw or encoded", async () => {
