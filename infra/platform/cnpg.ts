@@ -79,8 +79,8 @@ export class CloudNativePg extends pulumi.ComponentResource {
         namespace: args.namespace,
         values: {
           replicaCount: args.replicas,
+          // Cluster-wide (the chart's default): the registry's and the restore drill's clusters live elsewhere.
           crds: { create: true },
-          config: { clusterWide: true },
           resources: sizing({ cpu: "100m", memory: "256Mi", memoryLimit: "512Mi" }),
           podSecurityContext: podSecurity(),
           containerSecurityContext: containerSecurity(),
