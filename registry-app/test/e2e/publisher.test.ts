@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import net from "node:net";
 import type { AuthDeps } from "../../src/auth";
 import { ed25519PublisherKey } from "../auth/keys";
 import { assertConformsToSpec, assertValidServerJson } from "../support/conformance";
@@ -155,6 +156,22 @@ describe("e2e: a publisher over HTTP (mcp-publisher's calls)", function () {
         403,
       );
     }
+  });
+
+  it("answers requests the HTTP parser refuses (raw NUL byte in the path) with problem+json", async () => {
+    const { port } = new URL(base);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), "127.0.0.1", () => {
+        socket.write("GET /v0.1/servers\u0000x HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      });
+      let text = "";
+      socket.on("data", (chunk) => (text += chunk.toString("utf8")));
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+    assert.match(raw, /^HTTP\/1\.1 400 /);
+    assert.match(raw, /content-type: application\/problem\+json/i);
+    assert.match(raw, /"status":400/);
   });
 
   it("rate-limits publishes per client IP with 429 and Retry-After", async () => {

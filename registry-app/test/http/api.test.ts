@@ -729,6 +729,11 @@ describe("http: the registry API", function () {
       }
     });
 
+    it("answers a malformed percent-encoding in the path with a problem+json 400", async () => {
+      const response = await call({ method: "GET", url: "/v0.1/servers/%E0%A4%A/versions" });
+      assert.equal(response.statusCode, 400);
+    });
+
     it("allows any origin on reads and answers CORS preflights", async () => {
       const read = await call({
         method: "GET",
