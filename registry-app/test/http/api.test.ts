@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import Ajv2020 from "ajv/dist/2020";
+import addFormats from "ajv-formats";
 import type { InjectOptions, LightMyRequestResponse } from "fastify";
 import {
   assertConformsToSpec,
@@ -684,6 +686,31 @@ describe("http: the registry API", function () {
           );
         }
       }
+    });
+
+    it("answers with the shapes its own generated document declares", async () => {
+      const doc = (await call({ method: "GET", url: "/openapi.json" })).json<Record<string, unknown>>();
+      const ajv = new Ajv2020({ strict: false, allErrors: true });
+      addFormats(ajv);
+      ajv.addSchema(doc, "self");
+      const check = (schema: string, value: unknown) => {
+        const validate = ajv.getSchema(`self#/components/schemas/${schema}`);
+        assert.ok(validate, schema);
+        assert.ok(validate(value), `${schema}: ${ajv.errorsText(validate.errors)}`);
+      };
+      check("ServerList", (await call({ method: "GET", url: "/v0.1/servers?limit=3" })).json());
+      const name = encodeURIComponent("com.example/alpha");
+      check(
+        "ServerResponse",
+        (await call({ method: "GET", url: `/v0.1/servers/${name}/versions/latest` })).json(),
+      );
+      check("Health", (await call({ method: "GET", url: "/health" })).json());
+      check("Version", (await call({ method: "GET", url: "/version" })).json());
+      check("Problem", (await call({ method: "GET", url: "/nowhere" })).json());
+      check(
+        "ValidationResult",
+        (await call({ method: "POST", url: "/v0.1/validate", payload: { name: "x" } })).json(),
+      );
     });
 
     it("really checks responses against openapi.yaml (and would catch a wrong shape)", async function () {
