@@ -21,7 +21,6 @@ import {
   barmanRetention,
   cnpgSchedule,
   databaseServices,
-  endpointPort,
   logicalDumpCommand,
 } from "./naming";
 
@@ -243,10 +242,6 @@ export class Database extends pulumi.ComponentResource {
       podSelector: { matchLabels: { ...selector } },
     }));
     const monitoring = fromNamespace(args.platform.monitoring.namespace);
-    const storePort =
-      args.backupAccess.endpointUrl === undefined
-        ? pulumi.output(443)
-        : args.backupAccess.endpointUrl.apply(endpointPort);
 
     new k8s.networking.v1.NetworkPolicy(
       `${name}-instances`,
@@ -289,8 +284,9 @@ export class Database extends pulumi.ComponentResource {
             },
             // The instance manager watches its Cluster through the API server.
             { ports: API_SERVER_PORTS.map(tcp) },
-            // WAL archiving and base backups to the object store (in-cluster MinIO or GCS over HTTPS).
-            { ports: [{ protocol: "TCP", port: storePort }] },
+            // WAL archiving and base backups: the store names what its consumers need (MinIO, or GCS plus the
+            // GKE metadata server that Workload Identity tokens come from).
+            ...args.backupAccess.egress,
           ],
         },
       },

@@ -7,7 +7,7 @@ import { NON_ROOT_ID, appLabels } from "../lib/workload";
 import type { Platform } from "../platform/types";
 import type { BackupSettings } from "../settings";
 import type { ResticAccess } from "../storage/types";
-import { endpointPort, resticRetention } from "./naming";
+import { resticRetention } from "./naming";
 
 export interface LogicalBackupArgs {
   readonly provider: k8s.Provider;
@@ -70,7 +70,6 @@ export class LogicalBackup extends pulumi.ComponentResource {
       { ...child, dependsOn: args.platform.ready },
     );
 
-    const storePort = restic.endpointUrl.apply(endpointPort);
     new k8s.networking.v1.NetworkPolicy(
       `${name}-restic-jobs`,
       {
@@ -83,7 +82,7 @@ export class LogicalBackup extends pulumi.ComponentResource {
           egress: [
             // The backup job execs the dump command in a database pod through the API server.
             { ports: API_SERVER_PORTS.map((port) => ({ protocol: "TCP", port })) },
-            { ports: [{ protocol: "TCP", port: storePort }] },
+            ...restic.egress,
           ],
         },
       },

@@ -67,11 +67,3 @@ export function resticRetention(days: number): { keepLast: number; keepDaily: nu
 export function logicalDumpCommand(database: string = DATABASE_NAME): string {
   return `pg_dump --host=/controller/run --username=postgres --dbname=${database} --no-owner --clean --if-exists`;
 }
-
-/** Port of an object-store endpoint URL (explicit, or 443/80 from the scheme); 443 when there is no URL. */
-export function endpointPort(url: string | undefined): number {
-  if (url === undefined) return 443;
-  const parsed = new URL(url);
-  if (parsed.port !== "") return Number(parsed.port);
-  return parsed.protocol === "http:" ? 80 : 443;
-}

@@ -21,7 +21,6 @@ import {
   INSTANCE_STATUS_PORT,
   POSTGRES_PORT,
   databaseServices,
-  endpointPort,
 } from "./naming";
 
 /** The verification script, shipped to the drill in a ConfigMap. */
@@ -317,8 +316,6 @@ export class RestoreDrill extends pulumi.ComponentResource {
     const child = { parent: this, provider: args.provider };
     const tcp = (port: number) => ({ protocol: "TCP", port });
     const apiServer = { ports: API_SERVER_PORTS.map(tcp) };
-    const storePort =
-      access.endpointUrl === undefined ? pulumi.output(443) : access.endpointUrl.apply(endpointPort);
 
     new k8s.networking.v1.NetworkPolicy(
       `${name}-drill-pods`,
@@ -366,7 +363,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
               ports: [tcp(INSTANCE_STATUS_PORT)],
             },
           ],
-          egress: [apiServer, { ports: [{ protocol: "TCP", port: storePort }] }],
+          egress: [apiServer, ...access.egress],
         },
       },
       child,

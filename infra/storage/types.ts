@@ -56,7 +56,7 @@ export interface BackupAccess {
   readonly endpointUrl: pulumi.Output<string> | undefined;
   readonly auth: S3SecretAuth | WorkloadIdentityAuth;
   /** NetworkPolicy egress rules the consumer's pods need to reach the store (and, on GKE, their token). */
-  readonly egress?: k8s.types.input.networking.v1.NetworkPolicyEgressRule[];
+  readonly egress: k8s.types.input.networking.v1.NetworkPolicyEgressRule[];
 }
 
 /** Restic (K8up) always speaks S3 with keys, against MinIO or the GCS XML API with an HMAC key. */
@@ -68,7 +68,7 @@ export interface ResticAccess {
   /** Secret with the restic repository password (key `password`), in the restic consumer's namespace. */
   readonly repositoryPasswordSecret: { readonly name: pulumi.Output<string>; readonly key: string };
   /** NetworkPolicy egress rules the restic pods need to reach the store. */
-  readonly egress?: k8s.types.input.networking.v1.NetworkPolicyEgressRule[];
+  readonly egress: k8s.types.input.networking.v1.NetworkPolicyEgressRule[];
 }
 
 /** Options for a grant: the consumer's namespace (and anything else) the credentials must wait for. */

@@ -33,6 +33,15 @@ export const platform: Platform = {
   ready: [],
 };
 
+/** What the stores hand their consumers: the in-cluster MinIO port, or HTTPS plus the GKE metadata server. */
+export const MINIO_EGRESS = [
+  { to: [{ podSelector: { matchLabels: { app: "minio" } } }], ports: [{ protocol: "TCP", port: 9000 }] },
+];
+export const GCS_EGRESS = [
+  { ports: [{ protocol: "TCP", port: 443 }] },
+  { to: [{ ipBlock: { cidr: "169.254.169.254/32" } }], ports: [{ protocol: "TCP", port: 80 }] },
+];
+
 export function minioAccess(namespace: string): BackupAccess {
   return {
     bucket: pulumi.output("backups"),
@@ -45,6 +54,7 @@ export function minioAccess(namespace: string): BackupAccess {
       accessKeyIdKey: "ACCESS_KEY_ID",
       secretAccessKeyKey: "ACCESS_SECRET_KEY",
     },
+    egress: MINIO_EGRESS,
   };
 }
 
@@ -60,13 +70,14 @@ export function gcsAccess(): BackupAccess {
       serviceAccountEmail: pulumi.output(GSA_EMAIL),
       annotations: pulumi.output<Record<string, string>>({ "iam.gke.io/gcp-service-account": GSA_EMAIL }),
     },
+    egress: GCS_EGRESS,
   };
 }
 
-export function resticAccess(namespace: string, endpoint = "http://minio.platform.svc:9000"): ResticAccess {
+export function resticAccess(namespace: string): ResticAccess {
   return {
     bucket: pulumi.output("restic"),
-    endpointUrl: pulumi.output(endpoint),
+    endpointUrl: pulumi.output("http://minio.platform.svc:9000"),
     auth: {
       kind: "s3-secret",
       secretName: pulumi.output("restic-s3"),
@@ -75,6 +86,7 @@ export function resticAccess(namespace: string, endpoint = "http://minio.platfor
       secretAccessKeyKey: "ACCESS_SECRET_KEY",
     },
     repositoryPasswordSecret: { name: pulumi.output("restic-repository"), key: "password" },
+    egress: MINIO_EGRESS,
   };
 }
 
