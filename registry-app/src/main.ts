@@ -18,7 +18,10 @@ async function runServe(config: Config, log: Logger, tracing: Tracing | undefine
   let serving;
   try {
     await prepareSchema(runtime);
-    await seedAtStart(runtime);
+    // A seed source that is down must not keep the registry down; the data already stored is served.
+    await seedAtStart(runtime).catch((error: unknown) =>
+      log.error({ err: error }, `seeding failed; serving what is stored: ${(error as Error).message}`),
+    );
     serving = await serve(runtime, { tracing: tracing !== undefined });
   } catch (error) {
     await runtime.close();

@@ -56,16 +56,19 @@ describe("lifecycle: the main process", function () {
     assert.match(again.stdout.join("\n"), /"applied":\[\]/);
   });
 
-  it("serves on the configured address and drains in-flight requests on SIGTERM, then exits 0", async () => {
+  it("serves on the configured address (even when the seed source is down) and drains in-flight requests on SIGTERM, then exits 0", async () => {
     const port = await freePort();
     const main = startMain([], {
       MCP_REGISTRY_DATABASE_URL: await freshDatabaseUrl("main_serve"),
       MCP_REGISTRY_JWT_PRIVATE_KEY: generateSigningKeyHex(),
       MCP_REGISTRY_SERVER_ADDRESS: `127.0.0.1:${port}`,
       MCP_REGISTRY_SHUTDOWN_GRACE_SECONDS: "10",
+      // Nothing listens there: the seed fails, the registry serves anyway.
+      MCP_REGISTRY_SEED_FROM: `http://127.0.0.1:${await freePort()}/seed.json`,
     });
     try {
       await main.waitFor(/registry is serving/);
+      assert.match(main.stdout.join("\n"), /"level":"error".*seeding failed; serving what is stored/);
       const base = `http://127.0.0.1:${port}`;
       assert.deepEqual(await (await fetch(`${base}/livez`)).json(), { status: "ok" });
       assert.deepEqual(await (await fetch(`${base}/readyz`)).json(), { status: "ok" });
