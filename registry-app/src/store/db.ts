@@ -36,6 +36,10 @@ const CONNECTION_MESSAGES = [
 ];
 /** Overload and contention: the connection is fine, the request may simply be retried. */
 const RETRYABLE_SQLSTATES = new Set(["53300", "57014", "40001", "40P01"]);
+/** node-pg's client-side query timeout. */
+const QUERY_TIMEOUT_MESSAGE = "Query read timeout";
+/** Client-side bound of statements that must not time out (migrations). */
+const UNBOUNDED_MS = 24 * 3_600_000;
 
 function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
@@ -55,6 +59,7 @@ export function isConnectionError(error: unknown): boolean {
 }
 
 export function isUnavailableError(error: unknown): boolean {
+  if (error instanceof Error && error.message === QUERY_TIMEOUT_MESSAGE) return true;
   return isConnectionError(error) || RETRYABLE_SQLSTATES.has(sqlState(error) ?? "");
 }
 
@@ -84,13 +89,16 @@ async function tracedQuery<R extends pg.QueryResultRow>(
   target: pg.Pool | pg.PoolClient,
   text: string,
   values: unknown[] | undefined,
+  timeoutMs?: number,
 ): Promise<pg.QueryResult<R>> {
   return tracer.startActiveSpan(
     operationName(text),
     { kind: SpanKind.CLIENT, attributes: { "db.system": "postgresql" } },
     async (span) => {
       try {
-        return await target.query<R>(text, values);
+        return await (timeoutMs === undefined
+          ? target.query<R>(text, values)
+          : target.query<R>({ text, values, query_timeout: timeoutMs } as pg.QueryConfig));
       } catch (error) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
         throw translateDatabaseError(error);
@@ -101,17 +109,25 @@ async function tracedQuery<R extends pg.QueryResultRow>(
   );
 }
 
-/** The connection pool plus transactions; every SQL statement of the service goes through here. */
+/**
+ * The connection pool plus transactions; every SQL statement of the service goes through here.
+ * It works through PgBouncer in transaction mode (CloudNativePG's Pooler): no startup parameters a
+ * pooler would refuse, transaction-scoped locks and settings only. The statement timeout is applied
+ * with SET LOCAL inside transactions and as node-pg's client-side query timeout everywhere.
+ */
 export class Database implements Queryable {
   readonly pool: pg.Pool;
+  private readonly statementTimeoutMs: number;
 
   constructor(settings: DatabaseSettings) {
+    this.statementTimeoutMs = settings.statementTimeoutMs;
     this.pool = new pg.Pool({
       connectionString: settings.url,
       max: settings.poolSize,
       connectionTimeoutMillis: settings.connectTimeoutMs,
       idleTimeoutMillis: 30_000,
-      statement_timeout: settings.statementTimeoutMs,
+      // A second beyond the server-side limit, so in transactions PostgreSQL's own cancel comes first.
+      query_timeout: settings.statementTimeoutMs + 1_000,
       application_name: settings.applicationName ?? "mcp-registry",
       keepAlive: true,
     });
@@ -123,21 +139,30 @@ export class Database implements Queryable {
     return tracedQuery<R>(this.pool, text, values);
   }
 
-  /** Runs fn in one transaction (READ COMMITTED); rolls back on any error. */
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  /**
+   * Runs fn in one transaction (READ COMMITTED); rolls back on any error. `statementTimeoutMs: 0`
+   * lifts the statement timeout (migrations).
+   */
+  async transaction<T>(
+    fn: (tx: Queryable) => Promise<T>,
+    options: { statementTimeoutMs?: number } = {},
+  ): Promise<T> {
+    const limit = options.statementTimeoutMs ?? this.statementTimeoutMs;
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
     } catch (error) {
       throw translateDatabaseError(error);
     }
+    const clientLimit = limit > 0 ? limit + 1_000 : UNBOUNDED_MS;
     const tx: Queryable = {
       query: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
-        tracedQuery<R>(client, text, values),
+        tracedQuery<R>(client, text, values, clientLimit),
     };
     let broken = false;
     try {
       await tx.query("BEGIN");
+      if (limit > 0) await tx.query(`SET LOCAL statement_timeout = ${Math.trunc(limit)}`);
       const result = await fn(tx);
       await tx.query("COMMIT");
       return result;

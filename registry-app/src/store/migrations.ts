@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Database } from "./db";
-import { translateDatabaseError } from "./db";
+import type { Database, Queryable } from "./db";
 
 export interface Migration {
   version: number;
@@ -96,7 +95,7 @@ CREATE TABLE sync_state (
   },
 ];
 
-/** Session-level advisory lock key of `migrate`, so replicas starting together never race on DDL. */
+/** Advisory lock key of `migrate`, so replicas and Jobs starting together never race on DDL. */
 const MIGRATION_LOCK_KEY = 0x6d6370_7265_67; // "mcpreg"
 
 export function checksum(migration: Migration): string {
@@ -108,70 +107,70 @@ export interface MigrationResult {
   current: number;
 }
 
-/** Applies pending migrations in order, each in its own transaction; a no-op when up to date. */
+const CREATE_HISTORY = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version    integer PRIMARY KEY,
+  name       text NOT NULL,
+  checksum   text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`;
+
+/**
+ * Applies pending migrations in order, each in its own transaction under a transaction-scoped
+ * advisory lock (session locks would leak through a transaction-pooling PgBouncer). A no-op when up
+ * to date; refuses an edited migration or a schema newer than this build.
+ */
 export async function migrate(
   db: Database,
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<MigrationResult> {
-  let client;
-  try {
-    client = await db.pool.connect();
-  } catch (error) {
-    throw translateDatabaseError(error);
-  }
-  try {
-    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version    integer PRIMARY KEY,
-      name       text NOT NULL,
-      checksum   text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    )`);
-    const { rows } = await client.query<{ version: number; checksum: string }>(
-      "SELECT version, checksum FROM schema_migrations ORDER BY version",
+  const ordered = [...migrations].sort((a, b) => a.version - b.version);
+  const locked = <T>(fn: (tx: Queryable) => Promise<T>) =>
+    db.transaction(
+      async (tx) => {
+        await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK_KEY]);
+        await tx.query(CREATE_HISTORY);
+        return fn(tx);
+      },
+      { statementTimeoutMs: 0 },
     );
-    const recorded = new Map(rows.map((row) => [row.version, row.checksum]));
-    const known = new Set(migrations.map((migration) => migration.version));
-    for (const version of recorded.keys()) {
-      if (!known.has(version)) {
-        throw new Error(
-          `database schema version ${version} is newer than this build knows; deploy a newer registry`,
-        );
-      }
+  await locked(async (tx) => {
+    const { rows } = await tx.query<{ version: number }>("SELECT version FROM schema_migrations");
+    const known = new Set(ordered.map((migration) => migration.version));
+    const unknown = rows.map((row) => row.version).find((version) => !known.has(version));
+    if (unknown !== undefined) {
+      throw new Error(
+        `database schema version ${unknown} is newer than this build knows; deploy a newer registry`,
+      );
     }
-    const applied: number[] = [];
-    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
-      const sum = checksum(migration);
-      const existing = recorded.get(migration.version);
+  });
+  const applied: number[] = [];
+  for (const migration of ordered) {
+    const sum = checksum(migration);
+    const ran = await locked(async (tx) => {
+      const { rows } = await tx.query<{ checksum: string }>(
+        "SELECT checksum FROM schema_migrations WHERE version = $1",
+        [migration.version],
+      );
+      const existing = rows[0]?.checksum;
       if (existing !== undefined) {
         if (existing !== sum) {
           throw new Error(
             `migration ${migration.version} (${migration.name}) differs from the one applied; never edit a shipped migration`,
           );
         }
-        continue;
+        return false;
       }
-      await client.query("BEGIN");
-      try {
-        await client.query(migration.sql);
-        await client.query("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", [
-          migration.version,
-          migration.name,
-          sum,
-        ]);
-        await client.query("COMMIT");
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw error;
-      }
-      applied.push(migration.version);
-    }
-    const current = Math.max(0, ...migrations.map((migration) => migration.version));
-    return { applied, current };
-  } finally {
-    await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => undefined);
-    client.release();
+      await tx.query(migration.sql);
+      await tx.query("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", [
+        migration.version,
+        migration.name,
+        sum,
+      ]);
+      return true;
+    });
+    if (ran) applied.push(migration.version);
   }
+  return { applied, current: Math.max(0, ...ordered.map((migration) => migration.version)) };
 }
 
 /** The highest applied migration, or 0 on an empty database (readiness and tests use it). */
