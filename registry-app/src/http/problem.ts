@@ -1,14 +1,12 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { ProblemError, type FieldProblem } from "../errors";
+import type { z } from "zod";
+import { ProblemError } from "../errors";
+import type { problemSchema } from "./schemas";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json; charset=utf-8";
 
-export interface ProblemBody {
-  title: string;
-  status: number;
-  detail: string;
-  errors?: FieldProblem[];
-}
+/** The body of every error response; its schema is the `Problem` component of the OpenAPI document. */
+export type ProblemBody = z.output<typeof problemSchema>;
 
 const TITLES: Record<number, string> = {
   400: "Bad Request",
