@@ -34,6 +34,42 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** Concurrent lanes of ingestion; each name always goes to the same lane, so its versions keep their order. */
+const LANES = 4;
+/** Entries read ahead of the lanes, so a large source is never held in memory at once. */
+const BATCH = 256;
+
+function laneOf(entry: SourceEntry): number {
+  const document = entry.document as { name?: unknown } | null;
+  const name = typeof document?.name === "string" ? document.name : "";
+  let hash = 0;
+  for (let i = 0; i < name.length; i += 1) hash = (hash * 31 + name.charCodeAt(i)) | 0;
+  return Math.abs(hash) % LANES;
+}
+
+/** Runs fn over the entries, names spread over lanes that run concurrently, batch after batch. */
+async function inLanes(
+  entries: AsyncIterable<SourceEntry> | Iterable<SourceEntry>,
+  fn: (entry: SourceEntry) => Promise<void>,
+): Promise<void> {
+  let batch: SourceEntry[] = [];
+  const drain = async () => {
+    const lanes = Array.from({ length: LANES }, () => [] as SourceEntry[]);
+    for (const entry of batch) lanes[laneOf(entry)]?.push(entry);
+    batch = [];
+    await Promise.all(
+      lanes.map(async (lane) => {
+        for (const entry of lane) await fn(entry);
+      }),
+    );
+  };
+  for await (const entry of entries) {
+    batch.push(entry);
+    if (batch.length >= BATCH) await drain();
+  }
+  await drain();
+}
+
 /**
  * Seed, import and sync: every document goes through RegistryService.publish (the API's publish path)
  * as the registry itself; invalid entries are skipped and counted.
@@ -53,7 +89,7 @@ export class Ingestor {
   ): Promise<IngestReport> {
     const caller = systemCaller(source);
     const report = emptyReport();
-    for await (const entry of entries) {
+    await inLanes(entries, async (entry) => {
       try {
         await this.service.publish(caller, entry.document);
         report.published += 1;
@@ -67,7 +103,7 @@ export class Ingestor {
           throw error;
         }
       }
-    }
+    });
     return report;
   }
 
@@ -99,7 +135,7 @@ export class Ingestor {
     const report = emptyReport();
     let newest = previous;
     const caller = systemCaller("sync");
-    for await (const entry of readRegistry(source, this.fetcher, query)) {
+    await inLanes(readRegistry(source, this.fetcher, query), async (entry) => {
       const updatedAt =
         entry.upstream?.updatedAt === undefined ? undefined : new Date(entry.upstream.updatedAt);
       try {
@@ -117,7 +153,7 @@ export class Ingestor {
       ) {
         newest = updatedAt;
       }
-    }
+    });
     if (newest !== undefined) await this.store.setSyncWatermark(source, newest);
     return { ...report, since: since?.toISOString(), watermark: newest?.toISOString() };
   }

@@ -5,6 +5,9 @@ import type { ServerStatus, ServerStore, ServerWriter, StoredVersion } from "../
 import { decodeCursor, encodeCursor } from "./cursor";
 import { chooseLatest, compareVersions } from "./versions";
 
+/** Larger than any bigint id the database hands out: a version about to be inserted. */
+const UNSAVED_ID = "9223372036854775807";
+
 /** The official cap on versions of one server name. */
 export const MAX_VERSIONS_PER_NAME = 10_000;
 
@@ -164,34 +167,35 @@ export class RegistryService {
   }
 
   private async insertVersion(writer: ServerWriter, server: ServerJson): Promise<StoredVersion> {
-    if ((await writer.countVersions()) >= this.maxVersions) {
+    const state = await writer.publishState(server.version);
+    if (state.count >= this.maxVersions) {
       throw conflict(this.capIssue(server.name).message, [
         { location: "body.version", message: "version cap reached" },
       ]);
     }
-    if ((await writer.find(server.version)) !== undefined) {
+    if (state.exists) {
       const issue = this.duplicateIssue(server);
       throw new DuplicateVersionError(409, "Conflict", issue.message, {
         errors: [{ location: "body.version", message: issue.message }],
       });
     }
     await this.claimRemotes(writer, server);
-    const at = await writer.now();
-    const current = await writer.latest();
-    const stored = await writer.insert({
+    const current = state.latest;
+    // Not inserted yet, so it sorts after every stored row on a publish-time tie.
+    const candidate = { id: UNSAVED_ID, version: server.version, publishedAt: state.now };
+    // A deleted latest means every version is deleted: the new (active) one takes over.
+    const isLatest =
+      current === undefined || current.status === "deleted" || compareVersions(candidate, current) > 0;
+    if (isLatest && current !== undefined) await writer.unsetLatest(state.now);
+    return writer.insert({
       name: server.name,
       version: server.version,
       document: server,
       description: server.description,
       title: server.title ?? null,
-      at,
+      at: state.now,
+      isLatest,
     });
-    // A deleted latest means every version is deleted: the new (active) one takes over.
-    if (current === undefined || current.status === "deleted" || compareVersions(stored, current) > 0) {
-      await writer.setLatest(stored.id, at);
-      return { ...stored, isLatest: true };
-    }
-    return stored;
   }
 
   private async claimRemotes(writer: ServerWriter, server: ServerJson): Promise<void> {

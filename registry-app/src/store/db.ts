@@ -141,11 +141,11 @@ export class Database implements Queryable {
 
   /**
    * Runs fn in one transaction (READ COMMITTED); rolls back on any error. `statementTimeoutMs: 0`
-   * lifts the statement timeout (migrations).
+   * lifts the statement timeout (migrations); `prelude` is constant SQL sent with BEGIN.
    */
   async transaction<T>(
     fn: (tx: Queryable) => Promise<T>,
-    options: { statementTimeoutMs?: number } = {},
+    options: { statementTimeoutMs?: number; prelude?: string } = {},
   ): Promise<T> {
     const limit = options.statementTimeoutMs ?? this.statementTimeoutMs;
     let client: pg.PoolClient;
@@ -161,8 +161,9 @@ export class Database implements Queryable {
     };
     let broken = false;
     try {
-      await tx.query("BEGIN");
-      if (limit > 0) await tx.query(`SET LOCAL statement_timeout = ${Math.trunc(limit)}`);
+      // One round trip: a parameterless query may carry several statements (the prelude holds no input).
+      const timeout = limit > 0 ? `; SET LOCAL statement_timeout = ${Math.trunc(limit)}` : "";
+      await tx.query(`BEGIN${timeout}${options.prelude ? `; ${options.prelude}` : ""}`);
       const result = await fn(tx);
       await tx.query("COMMIT");
       return result;

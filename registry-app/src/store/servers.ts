@@ -70,6 +70,19 @@ const COLUMNS = `id::text AS id, name, version, document::text AS document_json,
 /** First key of the two-key advisory locks that serialise writes to one server name. */
 const NAME_LOCK_CLASS = 0x6d637072; // "mcpr"
 
+/**
+ * Second key of a name's advisory lock: FNV-1a as a signed 32-bit integer. Computed here (not with
+ * hashtext) so the lock can travel with BEGIN as constant SQL; collisions only serialise two names.
+ */
+export function nameLockKey(name: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(name, "utf8")) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash | 0;
+}
+
 /** Most words of a search query that reach the full-text query. */
 const MAX_SEARCH_WORDS = 10;
 
@@ -269,9 +282,8 @@ export class ServerStore {
 
   /** Runs fn in one transaction that holds the write lock of `name` until commit. */
   withNameLock<T>(name: string, fn: (tx: ServerWriter) => Promise<T>): Promise<T> {
-    return this.db.transaction(async (tx) => {
-      await tx.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [NAME_LOCK_CLASS, name]);
-      return fn(new ServerWriter(tx, name));
+    return this.db.transaction((tx) => fn(new ServerWriter(tx, name)), {
+      prelude: `SELECT pg_advisory_xact_lock(${NAME_LOCK_CLASS}, ${nameLockKey(name)})`,
     });
   }
 }
@@ -282,6 +294,44 @@ export class ServerWriter {
     private readonly tx: Queryable,
     readonly name: string,
   ) {}
+
+  /**
+   * Everything a publish decides on, in one round trip after the lock: how many versions exist,
+   * whether this one does, the current latest, and the database clock (ms precision; read after the
+   * lock, so monotonic per name).
+   */
+  async publishState(
+    version: string,
+  ): Promise<{ count: number; exists: boolean; now: Date; latest?: RankingRow }> {
+    const { rows } = await this.tx.query<{
+      count: number;
+      exists: boolean;
+      now: Date;
+      id: string | null;
+      version: string | null;
+      status: ServerStatus | null;
+      published_at: Date | null;
+    }>(
+      `SELECT (SELECT count(*)::int FROM server_versions WHERE name = $1) AS count,
+              EXISTS (SELECT 1 FROM server_versions WHERE name = $1 AND version = $2) AS exists,
+              date_trunc('milliseconds', clock_timestamp()) AS now,
+              l.id::text AS id, l.version, l.status, l.published_at
+       FROM (SELECT 1) AS one LEFT JOIN server_versions l ON l.name = $1 AND l.is_latest`,
+      [this.name, version],
+    );
+    const row = rows[0] as (typeof rows)[number];
+    const latest =
+      row.id === null || row.version === null || row.status === null || row.published_at === null
+        ? undefined
+        : {
+            id: row.id,
+            version: row.version,
+            status: row.status,
+            publishedAt: row.published_at,
+            isLatest: true,
+          };
+    return { count: row.count, exists: row.exists, now: row.now, latest };
+  }
 
   /** The database clock, millisecond precision, read after the lock: monotonic per name. */
   async now(): Promise<Date> {
@@ -353,15 +403,24 @@ export class ServerWriter {
     return new Map(rows.map((row) => [row.url, row.name]));
   }
 
-  async insert(row: NewVersion): Promise<StoredVersion> {
+  /** Inserts an active version; a new latest goes in only after unsetLatest (the index checks each row). */
+  async insert(row: NewVersion & { isLatest: boolean }): Promise<StoredVersion> {
     const { rows } = await this.tx.query<VersionRecord>(
       `INSERT INTO server_versions AS v (name, version, document, description, title, status,
-         status_changed_at, published_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, 'active', $6, $6, $6)
+         status_changed_at, published_at, updated_at, is_latest)
+       VALUES ($1, $2, $3, $4, $5, 'active', $6, $6, $6, $7)
        RETURNING ${COLUMNS}`,
-      [row.name, row.version, JSON.stringify(row.document), row.description, row.title, row.at],
+      [row.name, row.version, JSON.stringify(row.document), row.description, row.title, row.at, row.isLatest],
     );
     return toStored(rows[0] as VersionRecord);
+  }
+
+  /** Clears the latest flag of the name (counts as an update, for updated_since readers). */
+  async unsetLatest(at: Date): Promise<void> {
+    await this.tx.query(
+      "UPDATE server_versions SET is_latest = false, updated_at = $2 WHERE name = $1 AND is_latest",
+      [this.name, at],
+    );
   }
 
   async updateDocument(

@@ -105,6 +105,7 @@ describe("store: invariants enforced by PostgreSQL", () => {
         description: "d",
         title: null,
         at,
+        isLatest: false,
       });
       if (latest) await writer.setLatest(row.id, at);
       return row.id;
