@@ -341,10 +341,6 @@ export class ServerWriter {
     return (rows[0] as { now: Date }).now;
   }
 
-  countVersions(): Promise<number> {
-    return countVersions(this.tx, this.name);
-  }
-
   find(version: string): Promise<StoredVersion | undefined> {
     return selectVersion(this.tx, this.name, version);
   }
