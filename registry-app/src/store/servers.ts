@@ -163,14 +163,6 @@ async function selectVersions(q: Queryable, name: string, includeDeleted: boolea
   return rows.map(toStored);
 }
 
-async function countVersions(q: Queryable, name: string): Promise<number> {
-  const { rows } = await q.query<{ count: number }>(
-    "SELECT count(*)::int AS count FROM server_versions WHERE name = $1",
-    [name],
-  );
-  return rows[0]?.count ?? 0;
-}
-
 /** Reads of server versions, plus transactions holding a per-name lock for writes. */
 export class ServerStore {
   constructor(private readonly db: Database) {}
@@ -249,8 +241,12 @@ export class ServerStore {
     return rows[0] === undefined ? undefined : toStored(rows[0]);
   }
 
-  countVersions(name: string): Promise<number> {
-    return countVersions(this.db, name);
+  async countVersions(name: string): Promise<number> {
+    const { rows } = await this.db.query<{ count: number }>(
+      "SELECT count(*)::int AS count FROM server_versions WHERE name = $1",
+      [name],
+    );
+    return rows[0]?.count ?? 0;
   }
 
   /** Owner names of remote URLs (read-only; used by /validate). */
