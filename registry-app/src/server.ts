@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import { createAuth, type Auth, type AuthDeps } from "./auth";
 import type { Config } from "./config";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./embedded";
@@ -113,16 +113,19 @@ export async function seedAtStart(runtime: Runtime): Promise<IngestReport | unde
   return report;
 }
 
-export interface Serving extends RegistryApp {
+export interface BuiltRegistry extends RegistryApp {
   auth: Auth;
-  address: string;
 }
 
-/** Builds the HTTP app on a runtime and listens on MCP_REGISTRY_SERVER_ADDRESS. */
-export async function serve(
-  runtime: Runtime,
-  options: { tracing: boolean; authDeps?: AuthDeps },
-): Promise<Serving> {
+export interface BuildOptions {
+  tracing: boolean;
+  authDeps?: AuthDeps;
+  /** Fastify's logger; the configured JSON logger when absent. */
+  logger?: FastifyServerOptions["logger"];
+}
+
+/** The HTTP app on a runtime: auth from the same configuration, readiness from the pool. */
+export async function buildRegistry(runtime: Runtime, options: BuildOptions): Promise<BuiltRegistry> {
   const { config } = runtime;
   const auth = await createAuth(config, options.authDeps);
   const built = await buildApp({
@@ -137,12 +140,22 @@ export async function serve(
     },
     bodyLimit: config.MCP_REGISTRY_BODY_LIMIT_BYTES,
     trustProxy: config.MCP_REGISTRY_TRUST_PROXY,
-    logger: loggerOptions(config.MCP_REGISTRY_LOG_LEVEL, config.OTEL_SERVICE_NAME),
+    logger: options.logger ?? loggerOptions(config.MCP_REGISTRY_LOG_LEVEL, config.OTEL_SERVICE_NAME),
     tracing: options.tracing,
   });
-  const { host, port } = config.MCP_REGISTRY_SERVER_ADDRESS;
+  return { ...built, auth };
+}
+
+export interface Serving extends BuiltRegistry {
+  address: string;
+}
+
+/** Builds the HTTP app and listens on MCP_REGISTRY_SERVER_ADDRESS. */
+export async function serve(runtime: Runtime, options: BuildOptions): Promise<Serving> {
+  const built = await buildRegistry(runtime, options);
+  const { host, port } = runtime.config.MCP_REGISTRY_SERVER_ADDRESS;
   const address = await built.app.listen({ host, port });
-  return { ...built, auth, address };
+  return { ...built, address };
 }
 
 /**

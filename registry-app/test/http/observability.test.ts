@@ -3,9 +3,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { context, propagation, trace } from "@opentelemetry/api";
-import { createAuth } from "../../src/auth";
-import { buildApp } from "../../src/http";
 import { createLogger } from "../../src/logger";
+import { buildRegistry } from "../../src/server";
 import { startTracing } from "../../src/telemetry";
 import { bearer, serverJson, testRegistry, type TestRegistry } from "../support/registry";
 
@@ -108,18 +107,8 @@ describe("observability: OpenTelemetry traces over OTLP/HTTP", function () {
     const tracing = startTracing(endpoint, "mcp-registry-test", "9.9.9");
     const registry: TestRegistry = await testRegistry("traces");
     try {
-      // testRegistry builds without tracing; build a second app on the same runtime with tracing on.
-      const traced = await buildApp({
-        service: registry.runtime.service,
-        auth: await createAuth(registry.config),
-        metrics: registry.runtime.metrics,
-        databaseReady: async () => true,
-        build: { version: "t", gitCommit: "t", buildTime: "t" },
-        bodyLimit: 1_048_576,
-        trustProxy: false,
-        logger: false,
-        tracing: true,
-      });
+      // testRegistry builds without tracing; a second app on the same runtime has it on.
+      const traced = await buildRegistry(registry.runtime, { tracing: true, logger: false });
       const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
       const response = await traced.app.inject({
         method: "GET",

@@ -1,16 +1,21 @@
 import type { FastifyInstance } from "fastify";
-import { createAuth, generateSigningKeyHex, type AuthDeps, type RegistryPermission } from "../../src/auth";
+import { generateSigningKeyHex, type AuthDeps, type RegistryPermission } from "../../src/auth";
 import { loadConfig, type Config } from "../../src/config";
-import { buildApp, type RegistryApp } from "../../src/http";
 import { createLogger, loggerOptions } from "../../src/logger";
-import { openRuntime, prepareSchema, type Runtime } from "../../src/server";
+import {
+  buildRegistry,
+  openRuntime,
+  prepareSchema,
+  type BuiltRegistry,
+  type Runtime,
+} from "../../src/server";
 import { freshDatabaseUrl } from "./postgres";
 
 export interface TestRegistry {
   config: Config;
   runtime: Runtime;
   app: FastifyInstance;
-  registry: RegistryApp;
+  registry: BuiltRegistry;
   /** A registry token with the given permissions, as /auth/* would mint it. */
   token(permissions: RegistryPermission[], method?: string): Promise<string>;
   close(): Promise<void>;
@@ -23,6 +28,9 @@ export async function testEnv(label: string, env: Record<string, string> = {}): 
     MCP_REGISTRY_JWT_PRIVATE_KEY: generateSigningKeyHex(),
     MCP_REGISTRY_LOG_LEVEL: "silent",
     MCP_REGISTRY_DATABASE_POOL_SIZE: "5",
+    MCP_REGISTRY_VERSION: "9.9.9-test",
+    MCP_REGISTRY_GIT_COMMIT: "abc123",
+    MCP_REGISTRY_BUILD_TIME: "2026-01-01T00:00:00Z",
     ...env,
   };
 }
@@ -37,19 +45,12 @@ export async function testRegistry(
   const log = createLogger("silent", "test");
   const runtime = await openRuntime(config, log, { defaultMetrics: false, fetch: options.fetch });
   await prepareSchema(runtime);
-  const auth = await createAuth(config, options.authDeps);
-  const registry = await buildApp({
-    service: runtime.service,
-    auth,
-    metrics: runtime.metrics,
-    databaseReady: () => runtime.db.ping(1_000),
-    build: { version: "9.9.9-test", gitCommit: "abc123", buildTime: "2026-01-01T00:00:00Z" },
-    bodyLimit: config.MCP_REGISTRY_BODY_LIMIT_BYTES,
-    trustProxy: config.MCP_REGISTRY_TRUST_PROXY,
+  const registry = await buildRegistry(runtime, {
+    tracing: false,
+    authDeps: options.authDeps,
     logger: options.logStream
       ? { ...loggerOptions(config.MCP_REGISTRY_LOG_LEVEL, "test"), stream: options.logStream }
       : false,
-    tracing: false,
   });
   return {
     config,
@@ -57,7 +58,7 @@ export async function testRegistry(
     app: registry.app,
     registry,
     token: async (permissions, method = "test") =>
-      (await auth.issueToken(method, "tester", permissions)).registry_token,
+      (await registry.auth.issueToken(method, "tester", permissions)).registry_token,
     close: async () => {
       await registry.app.close();
       await runtime.close();
