@@ -1,0 +1,245 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { pino } from "pino";
+import { generateSigningKeyHex } from "../src/auth";
+import { startEmbeddedPostgres } from "../src/embedded";
+
+export const APP_DIR = path.resolve(__dirname, "..");
+
+/** Where the bench compiles the service: the production entry (dist/src/main.js), not tsx. */
+export const BUILD_DIR = path.join(APP_DIR, "bench", "dist");
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Compiles src/ as the image does (tsconfig.build.json), into bench/dist; returns the entry point. */
+export function buildService(): string {
+  const tsc = require.resolve("typescript/bin/tsc");
+  const result = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json", "--outDir", BUILD_DIR], {
+    cwd: APP_DIR,
+    stdio: "inherit",
+  });
+  if (result.status !== 0) throw new Error("compiling the service failed");
+  return path.join(BUILD_DIR, "src", "main.js");
+}
+
+/** A PostgreSQL for the bench: an admin URL that may CREATE DATABASE, and a way to stop it. */
+export interface BenchDatabase {
+  adminUrl: string;
+  description: string;
+  /** PostgreSQL's processes (postmaster and backends) when the bench runs it; empty for an external one. */
+  processIds(): number[];
+  stop(): Promise<void>;
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/**
+ * BENCH_DATABASE_URL (a user allowed to CREATE DATABASE), or an embedded PostgreSQL with default
+ * (durable) settings in a temporary directory: fsync and synchronous commit stay on, as in production.
+ */
+export async function startDatabase(): Promise<BenchDatabase> {
+  const external = process.env.BENCH_DATABASE_URL?.trim();
+  if (external) {
+    return {
+      adminUrl: external,
+      description: "external (BENCH_DATABASE_URL)",
+      processIds: () => [],
+      stop: async () => undefined,
+    };
+  }
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "registry-bench-pg-"));
+  const port = await freePort();
+  const embedded = await startEmbeddedPostgres(dataDir, port, pino({ level: "silent" }));
+  const version = await withClient(embedded.url, async (client) => {
+    const { rows } = await client.query<{ server_version: string }>("SHOW server_version");
+    return rows[0]?.server_version ?? "?";
+  });
+  return {
+    adminUrl: withDatabase(embedded.url, "postgres"),
+    description: `embedded PostgreSQL ${version} (default settings: fsync on, synchronous_commit on)`,
+    processIds: () => {
+      const postmaster = Number(
+        fs.readFileSync(path.join(dataDir, "pg", "postmaster.pid"), "utf8").split("\n")[0],
+      );
+      return [postmaster, ...childrenOf(postmaster)];
+    },
+    stop: async () => {
+      await embedded.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new empty database on the bench server; returns its URL. */
+export async function createDatabase(adminUrl: string, name: string): Promise<string> {
+  await withClient(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  await withClient(adminUrl, (client) => client.query(`CREATE DATABASE "${name}"`));
+  return withDatabase(adminUrl, name);
+}
+
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  await withClient(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+}
+
+/** The environment of the service under test: no MCP_REGISTRY_* variable of the caller's shell leaks in. */
+export function serviceEnv(databaseUrl: string, extra: Record<string, string>): NodeJS.ProcessEnv {
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith("MCP_REGISTRY_")),
+  );
+  return {
+    ...base,
+    NODE_ENV: "production",
+    MCP_REGISTRY_DATABASE_URL: databaseUrl,
+    MCP_REGISTRY_JWT_PRIVATE_KEY: generateSigningKeyHex(),
+    MCP_REGISTRY_LOG_LEVEL: "info",
+    ...extra,
+  };
+}
+
+export interface CommandResult {
+  code: number | null;
+  seconds: number;
+  lines: string[];
+}
+
+/** Runs a one-shot command of the service (import, migrate) to completion, timing it. */
+export async function runCommand(
+  entry: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<CommandResult> {
+  const started = process.hrtime.bigint();
+  const child = spawn(process.execPath, [entry, ...args], {
+    cwd: APP_DIR,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const chunks: Buffer[] = [];
+  child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
+  child.stderr.on("data", (chunk: Buffer) => chunks.push(chunk));
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { code, seconds, lines: Buffer.concat(chunks).toString("utf8").split("\n").filter(Boolean) };
+}
+
+/** Resident memory of a process from /proc: current (VmRSS) and peak (VmHWM), in MiB. */
+export function memoryOf(pid: number): { rssMiB: number; hwmMiB: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+  return { rssMiB: kib("VmRSS") / 1024, hwmMiB: kib("VmHWM") / 1024 };
+}
+
+const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/** CPU time (user + system) a process has used so far, in seconds. */
+export function cpuSecondsOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** Direct children of a process (PostgreSQL's backends are children of the postmaster). */
+function childrenOf(parent: number): number[] {
+  const children: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === parent)
+        children.push(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return children;
+}
+
+/** Summed CPU seconds of processes that are still alive (ended ones count as zero). */
+export function cpuSecondsOfAll(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      total += cpuSecondsOf(pid);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  pid: number;
+  baseUrl: string;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `main.js serve` as its own process on a free loopback port and waits for readiness. */
+export async function startService(
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  options: { nodeArgs?: string[]; logFile: string },
+): Promise<ServiceProcess> {
+  const port = await freePort();
+  const log = fs.openSync(options.logFile, "a");
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry, "serve"], {
+    cwd: APP_DIR,
+    env: { ...env, MCP_REGISTRY_SERVER_ADDRESS: `127.0.0.1:${port}` },
+    // Logs go to a file as they would to a container runtime: written, never parsed by the bench.
+    stdio: ["ignore", log, log],
+  });
+  fs.closeSync(log);
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ready = await fetch(`${baseUrl}/readyz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`the service did not become ready; see ${options.logFile}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    child,
+    pid: child.pid as number,
+    baseUrl,
+    logFile: options.logFile,
+    stop: async () => {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
