@@ -44,7 +44,7 @@ export interface BenchDatabase {
   stop(): Promise<void>;
 }
 
-function withDatabase(url: string, database: string): string {
+export function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);
   parsed.pathname = `/${database}`;
   return parsed.toString();
@@ -57,10 +57,12 @@ function withDatabase(url: string, database: string): string {
 export async function startDatabase(): Promise<BenchDatabase> {
   const external = process.env.BENCH_DATABASE_URL?.trim();
   if (external) {
+    // With the postmaster's pid (BENCH_POSTGRES_PID) the database's CPU time is measured too.
+    const postmaster = Number(process.env.BENCH_POSTGRES_PID ?? NaN);
     return {
       adminUrl: external,
       description: "external (BENCH_DATABASE_URL)",
-      processIds: () => [],
+      processIds: () => (Number.isInteger(postmaster) ? [postmaster, ...childrenOf(postmaster)] : []),
       stop: async () => undefined,
     };
   }
@@ -182,16 +184,26 @@ function childrenOf(parent: number): number[] {
   return children;
 }
 
-/** Summed CPU seconds of processes that are still alive (ended ones count as zero). */
-export function cpuSecondsOfAll(pids: number[]): number {
-  let total = 0;
+/** CPU seconds per live process. */
+export function cpuSnapshot(pids: number[]): Map<number, number> {
+  const snapshot = new Map<number, number>();
   for (const pid of pids) {
     try {
-      total += cpuSecondsOf(pid);
+      snapshot.set(pid, cpuSecondsOf(pid));
     } catch {
       // the process ended meanwhile
     }
   }
+  return snapshot;
+}
+
+/**
+ * CPU seconds used between two snapshots: processes alive at both count their difference, processes
+ * born in between count whole; processes that ended in between are lost (an undercount, never negative).
+ */
+export function cpuSecondsBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
   return total;
 }
 

@@ -94,6 +94,8 @@ const coreEnv = z.object({
   /** Request body limit of the API (413 above it). */
   MCP_REGISTRY_BODY_LIMIT_BYTES: integer(1_048_576, 1_024, 104_857_600),
   MCP_REGISTRY_SHUTDOWN_GRACE_SECONDS: integer(20, 0, 3_600),
+  /** Byte budget of the in-process cache of read answers (0 = off); see README "Caching and consistency". */
+  MCP_REGISTRY_READ_CACHE_MAX_BYTES: integer(33_554_432, 0, 1_073_741_824),
   MCP_REGISTRY_LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       error: "expected fatal, error, warn, info, debug, trace or silent",

@@ -28,8 +28,19 @@ export function loggerOptions(level: string, service: string): LoggerOptions {
   };
 }
 
+let stdout: DestinationStream | undefined;
+
+/**
+ * The one stdout of every logger in the process, written asynchronously: under load lines are batched
+ * into fewer writes, a single writer keeps lines whole, and pino flushes it synchronously at exit.
+ */
+export function stdoutDestination(): DestinationStream {
+  stdout ??= pino.destination({ dest: 1, sync: false });
+  return stdout;
+}
+
 export function createLogger(level: string, service: string, stream?: DestinationStream): Logger {
-  return stream ? pino(loggerOptions(level, service), stream) : pino(loggerOptions(level, service));
+  return pino(loggerOptions(level, service), stream ?? stdoutDestination());
 }
 
 export type { Logger };

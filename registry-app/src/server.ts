@@ -4,7 +4,7 @@ import type { Config } from "./config";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./embedded";
 import { buildApp, Metrics, type RegistryApp } from "./http";
 import { DEMO_CATALOGUE, Ingestor, type IngestReport } from "./ingest";
-import { loggerOptions, type Logger } from "./logger";
+import { loggerOptions, stdoutDestination, type Logger } from "./logger";
 import { RegistryService } from "./service";
 import { Database, migrate, MIGRATIONS, schemaVersion, ServerStore } from "./store";
 
@@ -140,8 +140,12 @@ export async function buildRegistry(runtime: Runtime, options: BuildOptions): Pr
     },
     bodyLimit: config.MCP_REGISTRY_BODY_LIMIT_BYTES,
     trustProxy: config.MCP_REGISTRY_TRUST_PROXY,
-    logger: options.logger ?? loggerOptions(config.MCP_REGISTRY_LOG_LEVEL, config.OTEL_SERVICE_NAME),
+    logger: options.logger ?? {
+      ...loggerOptions(config.MCP_REGISTRY_LOG_LEVEL, config.OTEL_SERVICE_NAME),
+      stream: stdoutDestination(),
+    },
     tracing: options.tracing,
+    readCacheMaxBytes: config.MCP_REGISTRY_READ_CACHE_MAX_BYTES,
   });
   return { ...built, auth };
 }

@@ -18,6 +18,7 @@ import { docsHtml, docsScript } from "./docs";
 import type { Metrics } from "./metrics";
 import { buildOpenApiDocument } from "./openapi";
 import { notFoundProblem, PROBLEM_CONTENT_TYPE, problemFromError, sendProblem, titleFor } from "./problem";
+import { ReadCache } from "./read-cache";
 import { registerApiRoutes } from "./routes";
 
 export const API_PREFIXES = ["/v0", "/v0.1"] as const;
@@ -41,6 +42,8 @@ export interface AppOptions {
   logger: FastifyServerOptions["logger"];
   /** Request spans (OpenTelemetry) only when an exporter is configured. */
   tracing: boolean;
+  /** Byte budget of the read cache (0 = off). */
+  readCacheMaxBytes: number;
 }
 
 export interface RegistryApp {
@@ -169,9 +172,13 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
   app.addHook("onSend", async (request, reply) => {
     if (request.method === "GET" || request.method === "HEAD") {
       void reply.header("access-control-allow-origin", "*");
-      void reply.header("access-control-expose-headers", "x-request-id, retry-after");
+      void reply.header("access-control-expose-headers", "x-request-id, retry-after, etag");
     }
   });
+
+  // The access line holds only fields chosen here (no headers, no bodies), so it skips redaction,
+  // which otherwise costs more than the rest of the line.
+  const accessLog = app.log.child({}, { redact: [] });
 
   app.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url ?? "unmatched";
@@ -183,8 +190,9 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
       if (reply.statusCode >= 500) request.span.setStatus({ code: SpanStatusCode.ERROR });
       request.span.end();
     }
-    request.log.info(
+    accessLog.info(
       {
+        request_id: request.id,
         method: request.method,
         url: request.url,
         route,
@@ -205,6 +213,13 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
       .header("access-control-max-age", "86400")
       .send(),
   );
+
+  const readCache = new ReadCache({
+    maxBytes: options.readCacheMaxBytes,
+    generation: () => service.changeGeneration(),
+    onLookup: (outcome) => metrics.readCacheLookups.inc({ outcome }),
+  });
+  metrics.readCacheBytes = () => readCache.size;
 
   const openApi = buildOpenApiDocument(build.version);
   const openApiJson = JSON.stringify(openApi);
@@ -242,7 +257,7 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
     await app.register(
       async (scope) => {
         registerInfoRoutes(scope);
-        registerApiRoutes(scope, { service, auth, metrics });
+        registerApiRoutes(scope, { service, auth, metrics, readCache });
       },
       { prefix },
     );

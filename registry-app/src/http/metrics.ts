@@ -20,6 +20,10 @@ export class Metrics {
   readonly duration: Histogram<"method" | "route" | "status">;
   readonly publishes: Counter<"outcome">;
   readonly validations: Counter<"outcome">;
+  readonly readCacheLookups: Counter<"outcome">;
+
+  /** Size of the read cache, once the HTTP app has one. */
+  readCacheBytes: () => number = () => 0;
 
   constructor(options: { defaultMetrics: boolean; poolStats?: () => PoolStats }) {
     const registers = [this.registry];
@@ -48,6 +52,21 @@ export class Metrics {
       help: "server.json validations (validate, publish, edit, seed, import, sync) by outcome.",
       labelNames: ["outcome"],
       registers,
+    });
+    this.readCacheLookups = new Counter({
+      name: "mcp_registry_read_cache_lookups_total",
+      help: "Reads answered from the in-process cache (hit) or from the database (miss).",
+      labelNames: ["outcome"],
+      registers,
+    });
+    const cacheBytes = () => this.readCacheBytes();
+    new Gauge({
+      name: "mcp_registry_read_cache_bytes",
+      help: "Bytes of answers held by the in-process read cache.",
+      registers,
+      collect() {
+        this.set(cacheBytes());
+      },
     });
     const pool = options.poolStats;
     if (pool !== undefined) {

@@ -3,6 +3,7 @@ import type { Auth } from "../auth";
 import { ProblemError } from "../errors";
 import type { RegistryService } from "../service";
 import type { Metrics } from "./metrics";
+import { ifNoneMatchHits, type ReadCache } from "./read-cache";
 import { bulkStatusJson, entryJson, listJson } from "./serialize";
 import {
   includeDeletedQuerySchema,
@@ -16,6 +17,7 @@ export interface ApiDeps {
   service: RegistryService;
   auth: Auth;
   metrics: Metrics;
+  readCache: ReadCache;
 }
 
 interface NameParams {
@@ -31,6 +33,28 @@ function sendJson(reply: FastifyReply, json: string): FastifyReply {
   return reply.type(JSON_TYPE).send(json);
 }
 
+/**
+ * A read answered through the cache, with its ETag; 304 without a body when If-None-Match names it.
+ * no-cache: clients may keep the answer but must revalidate it, which costs them a 304 at most.
+ */
+async function sendRead(
+  cache: ReadCache,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  key: string,
+  produce: () => Promise<string>,
+): Promise<FastifyReply> {
+  const { body, etag } = await cache.get(key, produce);
+  void reply.header("etag", etag).header("cache-control", "no-cache");
+  if (ifNoneMatchHits(request.headers["if-none-match"], etag)) return reply.code(304).send();
+  return reply.type(JSON_TYPE).send(body);
+}
+
+/** Cache keys: the parsed parameters of a read (the same for /v0 and /v0.1), NUL-separated. */
+function readKey(...parts: Array<string | number | boolean | undefined>): string {
+  return parts.map((part) => (part === undefined ? "" : String(part))).join("\0");
+}
+
 function includeDeleted(request: FastifyRequest): boolean {
   return (
     parseOrThrow(includeDeletedQuerySchema, singleValues(request.query), "query").include_deleted === "true"
@@ -39,25 +63,40 @@ function includeDeleted(request: FastifyRequest): boolean {
 
 /** The registry API of one prefix (/v0 or /v0.1). Handlers parse, call the service, and serialise. */
 export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const { service, auth, metrics } = deps;
+  const { service, auth, metrics, readCache } = deps;
   const read = { preHandler: auth.readGuard };
 
   app.get("/servers", read, async (request, reply) => {
     const query = parseOrThrow(listQuerySchema, singleValues(request.query), "query");
-    const page = await service.list({
+    const list = {
       cursor: query.cursor,
       limit: query.limit ?? 30,
       search: query.search,
       updatedSince: query.updated_since === undefined ? undefined : new Date(query.updated_since),
       version: query.version,
       includeDeleted: query.include_deleted === "true",
+    };
+    const key = readKey(
+      "list",
+      list.cursor,
+      list.limit,
+      list.search,
+      list.updatedSince?.getTime(),
+      list.version,
+      list.includeDeleted,
+    );
+    return sendRead(readCache, request, reply, key, async () => {
+      const page = await service.list(list);
+      return listJson(page.entries, page.nextCursor);
     });
-    return sendJson(reply, listJson(page.entries, page.nextCursor));
   });
 
   app.get<{ Params: NameParams }>("/servers/:serverName/versions", read, async (request, reply) => {
-    const rows = await service.versions(request.params.serverName, includeDeleted(request));
-    return sendJson(reply, listJson(rows, undefined));
+    const name = request.params.serverName;
+    const deleted = includeDeleted(request);
+    return sendRead(readCache, request, reply, readKey("versions", name, deleted), async () =>
+      listJson(await service.versions(name, deleted), undefined),
+    );
   });
 
   app.get<{ Params: VersionParams }>(
@@ -65,7 +104,10 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     read,
     async (request, reply) => {
       const { serverName, version } = request.params;
-      return sendJson(reply, entryJson(await service.get(serverName, version, includeDeleted(request))));
+      const deleted = includeDeleted(request);
+      return sendRead(readCache, request, reply, readKey("version", serverName, version, deleted), async () =>
+        entryJson(await service.get(serverName, version, deleted)),
+      );
     },
   );
 

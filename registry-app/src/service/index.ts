@@ -1,3 +1,4 @@
+export { GenerationReader } from "./generation";
 export { decodeCursor, encodeCursor, type Cursor } from "./cursor";
 export {
   DuplicateVersionError,

@@ -3,6 +3,7 @@ import { ProblemError, type FieldProblem } from "../errors";
 import { validateServerJson, type ServerJson, type ValidationIssue, type ValidationResult } from "../schema";
 import type { ServerStatus, ServerStore, ServerWriter, StoredVersion } from "../store";
 import { decodeCursor, encodeCursor } from "./cursor";
+import { GenerationReader } from "./generation";
 import { chooseLatest, compareVersions } from "./versions";
 
 /** Larger than any bigint id the database hands out: a version about to be inserted. */
@@ -121,6 +122,7 @@ function unprocessable(issues: ValidationIssue[]): ProblemError {
 export class RegistryService {
   private readonly maxVersions: number;
   private readonly events: ServiceEvents | undefined;
+  private readonly generations: GenerationReader;
 
   constructor(
     private readonly store: ServerStore,
@@ -128,6 +130,15 @@ export class RegistryService {
   ) {
     this.maxVersions = options.maxVersionsPerName ?? MAX_VERSIONS_PER_NAME;
     this.events = options.events;
+    this.generations = new GenerationReader(() => store.changeGeneration());
+  }
+
+  /**
+   * The database's change generation as of a read that started after this call (concurrent callers
+   * share reads): equal values mean no read of this service could have answered differently.
+   */
+  changeGeneration(): Promise<string> {
+    return this.generations.current();
   }
 
   /** Schema and official rules, plus the checks that need the database (duplicate, cap, remote URLs). */

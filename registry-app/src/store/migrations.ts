@@ -93,6 +93,35 @@ CREATE TABLE sync_state (
 );
 `,
   },
+  {
+    version: 2,
+    name: "change generation of server versions (read caches of every replica check it)",
+    sql: `
+-- One row: bumped by every transaction that changes server_versions, so a replica knows whether
+-- what it cached is still current with one cheap read.
+CREATE TABLE registry_generation (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  value     bigint NOT NULL
+);
+INSERT INTO registry_generation (singleton, value) VALUES (true, 1);
+
+-- At commit, once per transaction. The value is at least the clock in microseconds, so a database
+-- restored to an earlier point never hands out a generation that meant other data before.
+CREATE FUNCTION registry_generation_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('mcp_registry.generation_bumped', true) IS DISTINCT FROM 'on' THEN
+    UPDATE registry_generation
+      SET value = greatest(value + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint);
+    PERFORM set_config('mcp_registry.generation_bumped', 'on', true);
+  END IF;
+  RETURN NULL;
+END $$;
+-- Deferred: the single row is locked only while the transaction commits, not while it runs.
+CREATE CONSTRAINT TRIGGER server_versions_bump_generation
+  AFTER INSERT OR UPDATE OR DELETE ON server_versions
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION registry_generation_bump();
+`,
+  },
 ];
 
 /** Advisory lock key of `migrate`, so replicas and Jobs starting together never race on DDL. */

@@ -241,6 +241,19 @@ export class ServerStore {
     return rows[0] === undefined ? undefined : toStored(rows[0]);
   }
 
+  /**
+   * The change generation: bumped at the commit of every transaction that changes server_versions
+   * (migration 2), so an equal value means nothing a read returns has changed.
+   */
+  async changeGeneration(): Promise<string> {
+    const { rows } = await this.db.query<{ value: string }>(
+      "SELECT value::text AS value FROM registry_generation",
+    );
+    const value = rows[0]?.value;
+    if (value === undefined) throw new Error("registry_generation is empty; run the migrate command");
+    return value;
+  }
+
   async countVersions(name: string): Promise<number> {
     const { rows } = await this.db.query<{ count: number }>(
       "SELECT count(*)::int AS count FROM server_versions WHERE name = $1",
