@@ -13,6 +13,8 @@ export interface LoadSpec {
   baseUrl: string;
   connections: number;
   seconds: number;
+  /** Offered load in requests/s over all connections; as fast as answers come when absent. */
+  rate?: number;
   /** Called once per request: the scenario decides what to send (cursor pages, names, unique versions). */
   next: () => BenchRequest;
 }
@@ -48,6 +50,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     connections: spec.connections,
     duration: spec.seconds,
     timeout: 30,
+    ...(spec.rate === undefined ? {} : { overallRate: spec.rate }),
     requests: [
       {
         setupRequest: (request) => {

@@ -7,9 +7,9 @@ import { median, runLoad, type BenchRequest, type LoadResult } from "./load";
 import {
   APP_DIR,
   buildService,
-  cpuSecondsOf,
   cpuSecondsBetween,
   cpuSnapshot,
+  cpuTimesOf,
   createDatabase,
   dropDatabase,
   memoryOf,
@@ -31,24 +31,43 @@ const settings = {
   importRuns: Number(process.env.BENCH_IMPORT_RUNS ?? 3),
   /** Comma list of scenario keys to run (default: all). */
   only: (process.env.BENCH_SCENARIOS ?? "").split(",").filter(Boolean),
-  /** Extra service environment, e.g. BENCH_SERVICE_ENV='{"MCP_REGISTRY_READ_CACHE_MAX_BYTES":"0"}'. */
+  /** Extra environment of both services, e.g. '{"MCP_REGISTRY_DATABASE_POOL_SIZE":"20"}'. */
   serviceEnv: JSON.parse(process.env.BENCH_SERVICE_ENV ?? "{}") as Record<string, string>,
-  /** Directory for a V8 CPU profile of the service (node --cpu-prof), written when it stops. */
+  /** Directory for V8 CPU profiles of the services (node --cpu-prof), written when they stop. */
   cpuProfileDir: process.env.BENCH_CPU_PROF,
   /** Where to write every measurement as JSON. */
   jsonOut: process.env.BENCH_JSON,
 };
 
+/** The service as configured by default (read cache on), and with the read cache off for comparison. */
+type Variant = "cached" | "uncached";
+
 interface Scenario {
   key: string;
   title: string;
+  variant: Variant;
   connections: number;
   next: () => BenchRequest;
+  /** A second load run alongside (writes while reading), reported beside the main one. */
+  background?: { title: string; connections: number; rate: number; next: () => BenchRequest };
 }
 
 interface ScenarioRun extends LoadResult {
   loadAverage: number;
   serviceCpuMsPerRequest: number;
+  /** Share of the service's CPU time spent in the kernel (syscalls: sockets, log writes). */
+  serviceSystemShare: number;
+  postgresCpuMsPerRequest: number;
+  rssMiB: number;
+  background?: LoadResult;
+}
+
+interface Medians {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  serviceCpuMsPerRequest: number;
+  serviceSystemShare: number;
   postgresCpuMsPerRequest: number;
   rssMiB: number;
 }
@@ -56,20 +75,20 @@ interface ScenarioRun extends LoadResult {
 interface ScenarioSummary {
   key: string;
   title: string;
+  variant: Variant;
   connections: number;
   runs: ScenarioRun[];
-  median: {
-    requestsPerSecond: number;
-    p50Ms: number;
-    p99Ms: number;
-    serviceCpuMsPerRequest: number;
-    postgresCpuMsPerRequest: number;
-    rssMiB: number;
-  };
+  median: Medians;
+  backgroundMedian?: { title: string; requestsPerSecond: number; p50Ms: number; p99Ms: number };
 }
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "-");
+const loadNow = () =>
+  os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" ");
 
 function machineNotes(): Record<string, string> {
   const git = (args: string[]) => spawnSync("git", args, { cwd: APP_DIR, encoding: "utf8" }).stdout.trim();
@@ -81,10 +100,7 @@ function machineNotes(): Record<string, string> {
     node: process.version,
     cpus: `${cpus.length} x ${cpus[0]?.model ?? "?"}`,
     memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
-    loadAverage: os
-      .loadavg()
-      .map((value) => value.toFixed(2))
-      .join(" "),
+    loadAverage: loadNow(),
   };
 }
 
@@ -142,26 +158,14 @@ function cycle(requests: BenchRequest[]): () => BenchRequest {
   };
 }
 
-async function buildScenarios(
-  service: ServiceProcess,
-  names: string[],
-  queries: string[],
-): Promise<Scenario[]> {
-  const { baseUrl } = service;
-  const connections = settings.connections;
-  const walk = [
-    ...(await cursorWalk(baseUrl, "limit=100")),
-    ...(await cursorWalk(baseUrl, "limit=100&version=latest")),
-  ];
-  const latestPaths = shuffled(names, 11).map(
-    (name) => `/v0.1/servers/${encodeURIComponent(name)}/versions/latest`,
-  );
-  const searchPaths = queries.map((query) => `/v0.1/servers?search=${encodeURIComponent(query)}`);
-  const token = (await getJson<{ registry_token: string }>(`${baseUrl}/v0.1/auth/none`, { method: "POST" }))
-    .body.registry_token;
+/** New versions of 256 anonymous-namespace names, each request a version never published before. */
+function publisher(token: string): () => BenchRequest {
+  // The major is the start time in seconds: a rerun on a kept database never repeats a version.
+  const major = Math.floor(Date.now() / 1000);
   let published = 0;
-  const publish = (): BenchRequest => {
+  return () => {
     published += 1;
+    const version = `${major}.${published}.0`;
     return {
       method: "POST",
       path: "/v0.1/publish",
@@ -170,57 +174,78 @@ async function buildScenarios(
         $schema: "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json",
         name: `io.modelcontextprotocol.anonymous/bench-${published % 256}`,
         description: "A server published by the benchmark",
-        version: `1.${published}.0`,
+        version,
         packages: [
-          {
-            registryType: "npm",
-            identifier: "@bench/server",
-            version: `1.${published}.0`,
-            transport: { type: "stdio" },
-          },
+          { registryType: "npm", identifier: "@bench/server", version, transport: { type: "stdio" } },
         ],
       }),
     };
   };
+}
+
+async function buildScenarios(baseUrl: string, names: string[], queries: string[]): Promise<Scenario[]> {
+  const connections = settings.connections;
+  const walk = [
+    ...(await cursorWalk(baseUrl, "limit=100")),
+    ...(await cursorWalk(baseUrl, "limit=100&version=latest")),
+  ].map((p) => ({ path: p }));
+  const latest = shuffled(names, 11).map((name) => ({
+    path: `/v0.1/servers/${encodeURIComponent(name)}/versions/latest`,
+  }));
+  const search = queries.map((query) => ({ path: `/v0.1/servers?search=${encodeURIComponent(query)}` }));
+  // Clients that kept an ETag revalidate with If-None-Match.
+  const revalidations: BenchRequest[] = [];
+  for (const request of latest) {
+    const { etag } = await getJson(`${baseUrl}${request.path}`);
+    if (etag === null) throw new Error(`${request.path} answered without an ETag`);
+    revalidations.push({ ...request, headers: { "if-none-match": etag } });
+  }
+  const token = (await getJson<{ registry_token: string }>(`${baseUrl}/v0.1/auth/none`, { method: "POST" }))
+    .body.registry_token;
+  const publish = publisher(token);
+  const walkTitle = `list pages (limit 100, walking cursors: ${walk.length} pages)`;
+  const searchTitle = `search (${queries.length} queries, default limit 30)`;
+  const latestTitle = `get latest (${names.length} names)`;
   const scenarios: Scenario[] = [
+    { key: "list", variant: "cached", title: walkTitle, connections, next: cycle(walk) },
+    { key: "search", variant: "cached", title: searchTitle, connections, next: cycle(search) },
+    { key: "latest", variant: "cached", title: latestTitle, connections, next: cycle(latest) },
     {
-      key: "list",
-      title: `list pages (limit 100, walking cursors: ${walk.length} pages)`,
-      connections,
-      next: cycle(walk.map((p) => ({ path: p }))),
-    },
-    {
-      key: "search",
-      title: `search (${queries.length} queries, default limit 30)`,
-      connections,
-      next: cycle(searchPaths.map((p) => ({ path: p }))),
-    },
-    {
-      key: "latest",
-      title: `get latest (${names.length} names)`,
-      connections,
-      next: cycle(latestPaths.map((p) => ({ path: p }))),
-    },
-  ];
-  // Clients that kept an ETag revalidate with If-None-Match (only when the service sends ETags).
-  const probe = await getJson(`${baseUrl}${latestPaths[0] ?? ""}`);
-  if (probe.etag !== null) {
-    const revalidations: BenchRequest[] = [];
-    for (const latestPath of latestPaths) {
-      const { etag } = await getJson(`${baseUrl}${latestPath}`);
-      revalidations.push({ path: latestPath, headers: { "if-none-match": etag ?? "" } });
-    }
-    scenarios.push({
       key: "revalidate",
+      variant: "cached",
       title: "get latest, revalidating (If-None-Match: 304)",
       connections,
       next: cycle(revalidations),
-    });
-  }
-  scenarios.push(
-    { key: "publish", title: "publish (256 names, new versions)", connections, next: publish },
-    { key: "publish1", title: "publish, one connection", connections: 1, next: publish },
-  );
+    },
+    // The database path, for comparison: the same reads with the read cache off.
+    { key: "list-uncached", variant: "uncached", title: walkTitle, connections, next: cycle(walk) },
+    { key: "search-uncached", variant: "uncached", title: searchTitle, connections, next: cycle(search) },
+    { key: "latest-uncached", variant: "uncached", title: latestTitle, connections, next: cycle(latest) },
+    // Every write drops every cached answer: reads while 20 publishes/s keep invalidating.
+    {
+      key: "latest-writes",
+      variant: "cached",
+      title: `${latestTitle} while 20 publishes/s invalidate the cache`,
+      connections,
+      next: cycle(latest),
+      background: { title: "publishes alongside", connections: 2, rate: 20, next: publish },
+    },
+    {
+      key: "publish",
+      variant: "cached",
+      title: "publish (256 names, new versions)",
+      connections,
+      next: publish,
+    },
+    {
+      key: "publish-4",
+      variant: "cached",
+      title: "publish, four connections",
+      connections: 4,
+      next: publish,
+    },
+    { key: "publish-1", variant: "cached", title: "publish, one connection", connections: 1, next: publish },
+  ];
   return scenarios.filter((scenario) => settings.only.length === 0 || settings.only.includes(scenario.key));
 }
 
@@ -229,45 +254,80 @@ async function measure(
   service: ServiceProcess,
   db: BenchDatabase,
 ): Promise<ScenarioSummary> {
-  const load = (seconds: number) =>
-    runLoad({ baseUrl: service.baseUrl, connections: scenario.connections, seconds, next: scenario.next });
+  const load = async (seconds: number) => {
+    const main = runLoad({
+      baseUrl: service.baseUrl,
+      connections: scenario.connections,
+      seconds,
+      next: scenario.next,
+    });
+    const side = scenario.background;
+    const background =
+      side === undefined
+        ? undefined
+        : runLoad({
+            baseUrl: service.baseUrl,
+            connections: side.connections,
+            seconds,
+            rate: side.rate,
+            next: side.next,
+          });
+    return { result: await main, background: await background };
+  };
   if (settings.warmupSeconds > 0) await load(settings.warmupSeconds);
   const runs: ScenarioRun[] = [];
   for (let run = 0; run < settings.runs; run += 1) {
     const loadAverage = os.loadavg()[0] ?? NaN;
-    const [serviceCpu, postgresCpu] = [cpuSecondsOf(service.pid), cpuSnapshot(db.processIds())];
-    const result = await load(settings.seconds);
+    const [serviceCpu, postgresCpu] = [cpuTimesOf(service.pid), cpuSnapshot(db.processIds())];
+    const { result, background } = await load(settings.seconds);
     const requests = result.requestsPerSecond * result.seconds;
-    const serviceCpuMs = (cpuSecondsOf(service.pid) - serviceCpu) * 1000;
+    const serviceCpuNow = cpuTimesOf(service.pid);
+    const user = serviceCpuNow.user - serviceCpu.user;
+    const system = serviceCpuNow.system - serviceCpu.system;
     const postgresCpuMs = cpuSecondsBetween(postgresCpu, cpuSnapshot(db.processIds())) * 1000;
     const measured: ScenarioRun = {
       ...result,
       loadAverage,
-      serviceCpuMsPerRequest: serviceCpuMs / requests,
+      serviceCpuMsPerRequest: ((user + system) * 1000) / requests,
+      serviceSystemShare: system / (user + system),
       postgresCpuMsPerRequest: db.processIds().length === 0 ? NaN : postgresCpuMs / requests,
       rssMiB: memoryOf(service.pid).rssMiB,
+      background,
     };
     runs.push(measured);
-    const bad = Object.entries(result.statuses).filter(
-      ([status]) => !status.startsWith("2") && status !== "304",
-    );
     log(
       `  run ${run + 1}: ${fixed(measured.requestsPerSecond, 0)} req/s, p50 ${fixed(measured.p50Ms, 2)} ms, ` +
-        `p99 ${fixed(measured.p99Ms, 2)} ms, service CPU ${fixed(measured.serviceCpuMsPerRequest * 1000, 0)} µs/req, ` +
-        `PostgreSQL CPU ${fixed(measured.postgresCpuMsPerRequest * 1000, 0)} µs/req, RSS ${fixed(measured.rssMiB)} MiB, ` +
+        `p99 ${fixed(measured.p99Ms, 2)} ms, service CPU ${fixed(measured.serviceCpuMsPerRequest * 1000, 0)} µs/req ` +
+        `(${fixed(measured.serviceSystemShare * 100, 0)}% kernel), PostgreSQL CPU ` +
+        `${fixed(measured.postgresCpuMsPerRequest * 1000, 0)} µs/req, RSS ${fixed(measured.rssMiB)} MiB, ` +
         `load ${fixed(loadAverage, 2)}, statuses ${JSON.stringify(result.statuses)}` +
-        (result.errors > 0 ? `, ${result.errors} connection errors` : ""),
+        (background === undefined
+          ? ""
+          : `; alongside ${fixed(background.requestsPerSecond, 1)} writes/s, p99 ${fixed(background.p99Ms, 2)} ms ` +
+            `${JSON.stringify(background.statuses)}`),
     );
-    if (bad.length > 0 || result.errors > 0) {
-      throw new Error(
-        `${scenario.key}: unexpected answers ${JSON.stringify(result.statuses)}, ${result.errors} errors`,
+    for (const [label, outcome] of [
+      ["main", result],
+      ["background", background],
+    ] as const) {
+      if (outcome === undefined) continue;
+      const bad = Object.keys(outcome.statuses).filter(
+        (status) => !status.startsWith("2") && status !== "304",
       );
+      if (bad.length > 0 || outcome.errors > 0) {
+        throw new Error(
+          `${scenario.key} (${label}): unexpected answers ${JSON.stringify(outcome.statuses)}, ${outcome.errors} errors`,
+        );
+      }
     }
   }
-  const pick = (field: keyof ScenarioSummary["median"]) => median(runs.map((run) => run[field]));
+  const pick = (field: keyof Medians) => median(runs.map((run) => run[field]));
+  const side = scenario.background;
+  const sideRuns = runs.map((run) => run.background).filter((run): run is LoadResult => run !== undefined);
   return {
     key: scenario.key,
     title: scenario.title,
+    variant: scenario.variant,
     connections: scenario.connections,
     runs,
     median: {
@@ -275,10 +335,46 @@ async function measure(
       p50Ms: pick("p50Ms"),
       p99Ms: pick("p99Ms"),
       serviceCpuMsPerRequest: pick("serviceCpuMsPerRequest"),
+      serviceSystemShare: pick("serviceSystemShare"),
       postgresCpuMsPerRequest: pick("postgresCpuMsPerRequest"),
       rssMiB: pick("rssMiB"),
     },
+    backgroundMedian:
+      side === undefined
+        ? undefined
+        : {
+            title: side.title,
+            requestsPerSecond: median(sideRuns.map((run) => run.requestsPerSecond)),
+            p50Ms: median(sideRuns.map((run) => run.p50Ms)),
+            p99Ms: median(sideRuns.map((run) => run.p99Ms)),
+          },
   };
+}
+
+function printSummary(summaries: ScenarioSummary[], importSeconds: number[], versions: number): void {
+  log("");
+  log(`medians (load average now ${loadNow()}):`);
+  log(
+    "| scenario | read cache | connections | req/s | p50 ms | p99 ms | service CPU µs/req | PostgreSQL CPU µs/req | RSS MiB |",
+  );
+  log("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+  for (const summary of summaries) {
+    const m = summary.median;
+    log(
+      `| ${summary.title} | ${summary.variant === "cached" ? "on" : "off"} | ${summary.connections} | ${fixed(m.requestsPerSecond, 0)} | ` +
+        `${fixed(m.p50Ms, 2)} | ${fixed(m.p99Ms, 2)} | ${fixed(m.serviceCpuMsPerRequest * 1000, 0)} | ` +
+        `${fixed(m.postgresCpuMsPerRequest * 1000, 0)} | ${fixed(m.rssMiB)} |`,
+    );
+    const side = summary.backgroundMedian;
+    if (side !== undefined) {
+      log(
+        `| ↳ ${side.title} | | | ${fixed(side.requestsPerSecond, 1)} | ${fixed(side.p50Ms, 2)} | ${fixed(side.p99Ms, 2)} | | | |`,
+      );
+    }
+  }
+  log(
+    `| import of ${versions} versions (\`import\` command, ${importSeconds.length} runs) | | | | | | | | median ${fixed(median(importSeconds), 2)} s |`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -290,7 +386,7 @@ async function main(): Promise<void> {
   const db = await startDatabase();
   log(`database: ${db.description}`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "registry-bench-"));
-  let service: ServiceProcess | undefined;
+  const services: Partial<Record<Variant, ServiceProcess>> = {};
   try {
     const source = loadDataset();
     const scaled = scaleDataset(source, DEFAULT_SCALE);
@@ -313,65 +409,63 @@ async function main(): Promise<void> {
       if (run < settings.importRuns - 1) await dropDatabase(db.adminUrl, name);
       else servedUrl = imported.url;
     }
-    log(`import of ${scaled.documents.length} versions: median ${fixed(median(importSeconds), 2)} s`);
     if (settings.importRuns === 0) {
       const migrated = await runCommand(entry, ["migrate"], serviceEnv(servedUrl, {}));
       if (migrated.code !== 0) throw new Error(`migrate failed:\n${migrated.lines.join("\n")}`);
+    } else {
+      log(`import of ${scaled.documents.length} versions: median ${fixed(median(importSeconds), 2)} s`);
     }
 
-    const logFile = path.join(work, "service.log");
-    service = await startService(
-      entry,
-      serviceEnv(servedUrl, {
-        MCP_REGISTRY_ENABLE_ANONYMOUS_AUTH: "true",
-        // The bench publishes from one address; the per-IP limit would turn most publishes into 429s.
-        MCP_REGISTRY_PUBLISH_RATE_LIMIT_PER_MINUTE: "0",
-        MCP_REGISTRY_AUTH_RATE_LIMIT_PER_MINUTE: "0",
-        MCP_REGISTRY_TOKEN_TTL_SECONDS: "86400",
-        MCP_REGISTRY_MIGRATE_ON_START: "false",
-        ...settings.serviceEnv,
-      }),
-      {
-        logFile,
-        nodeArgs: settings.cpuProfileDir
-          ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(settings.cpuProfileDir)}`]
-          : [],
-      },
+    const start = (variant: Variant) =>
+      startService(
+        entry,
+        serviceEnv(servedUrl, {
+          MCP_REGISTRY_ENABLE_ANONYMOUS_AUTH: "true",
+          // The bench publishes from one address; the per-IP limit would turn most publishes into 429s.
+          MCP_REGISTRY_PUBLISH_RATE_LIMIT_PER_MINUTE: "0",
+          MCP_REGISTRY_AUTH_RATE_LIMIT_PER_MINUTE: "0",
+          MCP_REGISTRY_TOKEN_TTL_SECONDS: "86400",
+          MCP_REGISTRY_MIGRATE_ON_START: "false",
+          ...(variant === "uncached" ? { MCP_REGISTRY_READ_CACHE_MAX_BYTES: "0" } : {}),
+          ...settings.serviceEnv,
+        }),
+        {
+          logFile: path.join(work, `service-${variant}.log`),
+          nodeArgs: settings.cpuProfileDir
+            ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(settings.cpuProfileDir, variant)}`]
+            : [],
+        },
+      );
+    services.cached = await start("cached");
+    services.uncached = await start("uncached");
+    for (const variant of ["cached", "uncached"] as const) {
+      const service = services[variant] as ServiceProcess;
+      log(
+        `service (read cache ${variant === "cached" ? "on" : "off"}): pid ${service.pid}, RSS after start ${fixed(memoryOf(service.pid).rssMiB)} MiB`,
+      );
+    }
+    const scenarios = await buildScenarios(
+      services.cached.baseUrl,
+      scaled.names,
+      searchQueries(source, 200, 7),
     );
-    log(
-      `service: pid ${service.pid}, ${service.baseUrl}, RSS after start ${fixed(memoryOf(service.pid).rssMiB)} MiB`,
-    );
-    const scenarios = await buildScenarios(service, scaled.names, searchQueries(source, 200, 7));
     const summaries: ScenarioSummary[] = [];
     for (const scenario of scenarios) {
       log(
-        `${scenario.title}, ${scenario.connections} connections, ${settings.runs} x ${settings.seconds} s:`,
+        `${scenario.title} (read cache ${scenario.variant === "cached" ? "on" : "off"}), ${scenario.connections} connections` +
+          `, ${settings.runs} x ${settings.seconds} s:`,
       );
-      summaries.push(await measure(scenario, service, db));
+      summaries.push(await measure(scenario, services[scenario.variant] as ServiceProcess, db));
     }
-    const peak = memoryOf(service.pid).hwmMiB;
-    log("");
-    log(
-      `medians (load average now ${os
-        .loadavg()
-        .map((value) => value.toFixed(2))
-        .join(" ")}):`,
+    printSummary(summaries, importSeconds, scaled.documents.length);
+    const peaks = Object.fromEntries(
+      Object.entries(services).map(([variant, service]) => [variant, memoryOf(service.pid).hwmMiB]),
     );
     log(
-      "| scenario | connections | req/s | p50 ms | p99 ms | service CPU µs/req | PostgreSQL CPU µs/req | RSS MiB |",
+      `service peak RSS (VmHWM): ${Object.entries(peaks)
+        .map(([variant, mib]) => `${variant} ${fixed(mib)} MiB`)
+        .join(", ")}`,
     );
-    log("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for (const summary of summaries) {
-      const m = summary.median;
-      log(
-        `| ${summary.title} | ${summary.connections} | ${fixed(m.requestsPerSecond, 0)} | ${fixed(m.p50Ms, 2)} | ${fixed(m.p99Ms, 2)} | ` +
-          `${fixed(m.serviceCpuMsPerRequest * 1000, 0)} | ${fixed(m.postgresCpuMsPerRequest * 1000, 0)} | ${fixed(m.rssMiB)} |`,
-      );
-    }
-    log(
-      `| import of ${scaled.documents.length} versions (\`import\` command, ${settings.importRuns} runs) | | | | | | | median ${fixed(median(importSeconds), 2)} s |`,
-    );
-    log(`service peak RSS (VmHWM): ${fixed(peak)} MiB`);
     if (settings.jsonOut) {
       fs.writeFileSync(
         settings.jsonOut,
@@ -381,7 +475,7 @@ async function main(): Promise<void> {
             settings,
             database: db.description,
             importSeconds,
-            peakRssMiB: peak,
+            peakRssMiB: peaks,
             scenarios: summaries,
           },
           null,
@@ -391,7 +485,7 @@ async function main(): Promise<void> {
       log(`wrote ${settings.jsonOut}`);
     }
   } finally {
-    await service?.stop();
+    for (const service of Object.values(services)) await service.stop();
     await db.stop();
     fs.rmSync(work, { recursive: true, force: true });
   }

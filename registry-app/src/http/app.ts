@@ -10,7 +10,12 @@ import {
   trace,
   type Span,
 } from "@opentelemetry/api";
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from "fastify";
 import type { Auth } from "../auth";
 import { ProblemError } from "../errors";
 import type { RegistryService } from "../service";
@@ -65,6 +70,37 @@ function hasNulByte(url: string): boolean {
   return url.includes("\0") || /%00/i.test(url);
 }
 
+type ChildArgs = Parameters<FastifyBaseLogger["child"]>;
+
+/**
+ * A request's logger that creates its pino child only when something is logged through it: most
+ * requests never do, and creating a child runs redaction over its bindings.
+ */
+function lazyChildLogger(
+  parent: FastifyBaseLogger,
+  bindings: ChildArgs[0],
+  options: ChildArgs[1],
+): FastifyBaseLogger {
+  let child: FastifyBaseLogger | undefined;
+  const real = () => (child ??= parent.child(bindings, options));
+  return {
+    get level() {
+      return real().level;
+    },
+    set level(level) {
+      real().level = level;
+    },
+    fatal: (...args: Parameters<FastifyBaseLogger["fatal"]>) => real().fatal(...args),
+    error: (...args: Parameters<FastifyBaseLogger["error"]>) => real().error(...args),
+    warn: (...args: Parameters<FastifyBaseLogger["warn"]>) => real().warn(...args),
+    info: (...args: Parameters<FastifyBaseLogger["info"]>) => real().info(...args),
+    debug: (...args: Parameters<FastifyBaseLogger["debug"]>) => real().debug(...args),
+    trace: (...args: Parameters<FastifyBaseLogger["trace"]>) => real().trace(...args),
+    silent: (...args: Parameters<FastifyBaseLogger["silent"]>) => real().silent(...args),
+    child: (...args: ChildArgs) => real().child(...args),
+  };
+}
+
 /** Writes a problem+json response straight to a socket the HTTP parser gave up on. */
 function writeClientError(socket: Socket, status: number, detail: string): void {
   if (!socket.writable) return;
@@ -83,6 +119,7 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
     logger: options.logger,
     // One "request completed" line per request comes from onResponse below.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "request_id" }),
+    childLoggerFactory: (logger, bindings, childOptions) => lazyChildLogger(logger, bindings, childOptions),
     genReqId: (request: IncomingMessage) => {
       const incoming = request.headers["x-request-id"];
       return typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();

@@ -8,13 +8,14 @@ const META_KEY = JSON.stringify(OFFICIAL_META_KEY);
  * produced it as JSON), so reads never parse and re-serialise documents.
  */
 export function entryJson(entry: StoredVersion): string {
-  const official: Record<string, unknown> = { status: entry.status };
-  if (entry.statusMessage !== null) official.statusMessage = entry.statusMessage;
-  official.statusChangedAt = entry.statusChangedAt.toISOString();
-  official.publishedAt = entry.publishedAt.toISOString();
-  official.updatedAt = entry.updatedAt.toISOString();
-  official.isLatest = entry.isLatest;
-  return `{"server":${entry.documentJson},"_meta":{${META_KEY}:${JSON.stringify(official)}}}`;
+  // Status and timestamps never need escaping (an enum, RFC 3339 text); the message may.
+  const message =
+    entry.statusMessage === null ? "" : `,"statusMessage":${JSON.stringify(entry.statusMessage)}`;
+  return (
+    `{"server":${entry.documentJson},"_meta":{${META_KEY}:{"status":"${entry.status}"${message},` +
+    `"statusChangedAt":"${entry.statusChangedAt}","publishedAt":"${entry.publishedAt}",` +
+    `"updatedAt":"${entry.updatedAt}","isLatest":${entry.isLatest}}}}`
+  );
 }
 
 export function listJson(entries: StoredVersion[], nextCursor: string | undefined): string {

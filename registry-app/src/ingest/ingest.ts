@@ -34,6 +34,9 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** Changed versions after which ingestion refreshes the planner's statistics itself. */
+const BULK_CHANGES = 500;
+
 /** Concurrent lanes of ingestion; each name always goes to the same lane, so its versions keep their order. */
 const LANES = 4;
 /** Entries read ahead of the lanes, so a large source is never held in memory at once. */
@@ -104,7 +107,18 @@ export class Ingestor {
         }
       }
     });
+    await this.afterBulk(report);
     return report;
+  }
+
+  /** A large ingestion changes the data's shape; the planner should know before the next search. */
+  private async afterBulk(report: IngestReport): Promise<void> {
+    if (report.published + report.updated < BULK_CHANGES) return;
+    await this.store
+      .refreshStatistics()
+      .catch((error: unknown) =>
+        this.log.warn({ err: error }, "could not refresh statistics after ingestion; autovacuum will"),
+      );
   }
 
   /** MCP_REGISTRY_SEED_FROM (or the `seed` command's argument). */
@@ -155,6 +169,7 @@ export class Ingestor {
       }
     });
     if (newest !== undefined) await this.store.setSyncWatermark(source, newest);
+    await this.afterBulk(report);
     return { ...report, since: since?.toISOString(), watermark: newest?.toISOString() };
   }
 

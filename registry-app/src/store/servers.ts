@@ -2,7 +2,10 @@ import type { Database, Queryable } from "./db";
 
 export type ServerStatus = "active" | "deprecated" | "deleted";
 
-/** One stored server version; the document stays JSON text so reads never re-parse it. */
+/**
+ * One stored server version. The document stays JSON text and the timestamps come as RFC 3339 text in
+ * UTC with milliseconds (as the API shows them), so reads never parse and re-format either.
+ */
 export interface StoredVersion {
   id: string;
   name: string;
@@ -10,9 +13,9 @@ export interface StoredVersion {
   documentJson: string;
   status: ServerStatus;
   statusMessage: string | null;
-  statusChangedAt: Date;
-  publishedAt: Date;
-  updatedAt: Date;
+  statusChangedAt: string;
+  publishedAt: string;
+  updatedAt: string;
   isLatest: boolean;
 }
 
@@ -58,14 +61,19 @@ interface VersionRecord {
   document_json: string;
   status: ServerStatus;
   status_message: string | null;
-  status_changed_at: Date;
-  published_at: Date;
-  updated_at: Date;
+  status_changed_at: string;
+  published_at: string;
+  updated_at: string;
   is_latest: boolean;
 }
 
-const COLUMNS = `id::text AS id, name, version, document::text AS document_json, status, status_message,
-  status_changed_at, published_at, updated_at, is_latest`;
+/** A timestamptz of `v` as JavaScript's toISOString() writes it (UTC, milliseconds, Z). */
+const iso = (column: string) =>
+  `to_char(v.${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
+
+/** The columns of a StoredVersion; every query using them names server_versions `v`. */
+const COLUMNS = `v.id::text AS id, v.name, v.version, v.document::text AS document_json, v.status,
+  v.status_message, ${iso("status_changed_at")}, ${iso("published_at")}, ${iso("updated_at")}, v.is_latest`;
 
 /** First key of the two-key advisory locks that serialise writes to one server name. */
 const NAME_LOCK_CLASS = 0x6d637072; // "mcpr"
@@ -192,10 +200,6 @@ export class ServerStore {
     const tsquery = searchTsquery(text);
     const params: unknown[] = [text, tsquery?.any ?? null, likePattern(text), tsquery?.all ?? null];
     const conditions = filterConditions(filter, params);
-    // Three index-backed ways to match: full text (GIN tsvector), substring and word similarity (GIN trgm).
-    conditions.push(
-      "(v.search_document @@ to_tsquery('english', $2::text) OR v.name ILIKE $3 OR $1::text <% v.name)",
-    );
     let cursor = "";
     if (filter.after !== undefined) {
       params.push(filter.after.score, filter.after.name, filter.after.version);
@@ -203,22 +207,34 @@ export class ServerStore {
       cursor = `WHERE ranked.score < $${s} OR (ranked.score = $${s} AND (ranked.name, ranked.version) > ($${n}, $${ver}))`;
     }
     params.push(filter.limit);
+    // Three index-backed ways to match: full text (GIN tsvector), substring and word similarity (GIN
+    // trgm), each its own index scan (an OR would let a broad word turn them into one scan that tests
+    // word similarity on every row). The page is ranked and cut on keys alone; only its rows are then
+    // read whole.
     const { rows } = await this.db.query<VersionRecord & { score: string }>(
-      `SELECT * FROM (
-         SELECT ${COLUMNS},
-           round((
-             CASE WHEN lower(v.name) = lower($1::text) OR lower(split_part(v.name, '/', 2)) = lower($1::text)
-               THEN 4 ELSE 0 END
-             + 2 * word_similarity($1::text, v.name)
-             + coalesce(ts_rank(v.search_document, to_tsquery('english', $2::text)), 0)
-             + CASE WHEN v.search_document @@ to_tsquery('english', $4::text) THEN 1 ELSE 0 END
-           ) * 1000000)::bigint AS score
-         FROM server_versions v
-         ${where(conditions)}
-       ) ranked
-       ${cursor}
-       ORDER BY ranked.score DESC, ranked.name, ranked.version
-       LIMIT $${params.length}`,
+      `WITH matched AS (
+         SELECT id FROM server_versions WHERE search_document @@ to_tsquery('english', $2::text)
+         UNION SELECT id FROM server_versions WHERE name ILIKE $3
+         UNION SELECT id FROM server_versions WHERE $1::text <% name
+       ), page AS (
+         SELECT * FROM (
+           SELECT v.id, v.name, v.version,
+             round((
+               CASE WHEN lower(v.name) = lower($1::text) OR lower(split_part(v.name, '/', 2)) = lower($1::text)
+                 THEN 4 ELSE 0 END
+               + 2 * word_similarity($1::text, v.name)
+               + coalesce(ts_rank(v.search_document, to_tsquery('english', $2::text)), 0)
+               + CASE WHEN v.search_document @@ to_tsquery('english', $4::text) THEN 1 ELSE 0 END
+             ) * 1000000)::bigint AS score
+           FROM matched JOIN server_versions v ON v.id = matched.id
+           ${where(conditions)}
+         ) ranked
+         ${cursor}
+         ORDER BY ranked.score DESC, ranked.name, ranked.version
+         LIMIT $${params.length}
+       )
+       SELECT ${COLUMNS}, page.score FROM page JOIN server_versions v ON v.id = page.id
+       ORDER BY page.score DESC, page.name, page.version`,
       params,
     );
     return rows.map((row) => ({ ...toStored(row), score: Number(row.score) }));
@@ -270,6 +286,14 @@ export class ServerStore {
       [urls],
     );
     return new Map(rows.map((row) => [row.url, row.name]));
+  }
+
+  /**
+   * After bulk ingestion: fresh planner statistics, GIN pending lists merged and the visibility map
+   * set, so searches use their indexes at once instead of after autovacuum's next visit.
+   */
+  async refreshStatistics(): Promise<void> {
+    await this.db.query("VACUUM (ANALYZE) server_versions");
   }
 
   async syncWatermark(source: string): Promise<Date | undefined> {

@@ -253,8 +253,8 @@ describe("service: publish, isLatest and status", function () {
         serverJson("com.example/edit", "1.0.0", { title: "Edited" }),
       );
       assert.equal(JSON.parse(after.documentJson).title, "Edited");
-      assert.equal(after.publishedAt.getTime(), before.publishedAt.getTime());
-      assert.ok(after.updatedAt.getTime() >= before.updatedAt.getTime());
+      assert.equal(after.publishedAt, before.publishedAt);
+      assert.ok(Date.parse(after.updatedAt) >= Date.parse(before.updatedAt));
     });
 
     it("refuses a no-op change, a message with active, and a message over 500 characters", async () => {
