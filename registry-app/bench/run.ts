@@ -59,6 +59,8 @@ interface ScenarioRun extends LoadResult {
   serviceSystemShare: number;
   postgresCpuMsPerRequest: number;
   rssMiB: number;
+  /** CPU share of one core the bench process (autocannon) used: near 100% means it, not the service, set the pace. */
+  loadGeneratorCpu: number;
   background?: LoadResult;
 }
 
@@ -279,7 +281,9 @@ async function measure(
   for (let run = 0; run < settings.runs; run += 1) {
     const loadAverage = os.loadavg()[0] ?? NaN;
     const [serviceCpu, postgresCpu] = [cpuTimesOf(service.pid), cpuSnapshot(db.processIds())];
+    const ownCpu = process.cpuUsage();
     const { result, background } = await load(settings.seconds);
+    const own = process.cpuUsage(ownCpu);
     const requests = result.requestsPerSecond * result.seconds;
     const serviceCpuNow = cpuTimesOf(service.pid);
     const user = serviceCpuNow.user - serviceCpu.user;
@@ -292,6 +296,7 @@ async function measure(
       serviceSystemShare: system / (user + system),
       postgresCpuMsPerRequest: db.processIds().length === 0 ? NaN : postgresCpuMs / requests,
       rssMiB: memoryOf(service.pid).rssMiB,
+      loadGeneratorCpu: (own.user + own.system) / 1e6 / result.seconds,
       background,
     };
     runs.push(measured);
@@ -299,7 +304,9 @@ async function measure(
       `  run ${run + 1}: ${fixed(measured.requestsPerSecond, 0)} req/s, p50 ${fixed(measured.p50Ms, 2)} ms, ` +
         `p99 ${fixed(measured.p99Ms, 2)} ms, service CPU ${fixed(measured.serviceCpuMsPerRequest * 1000, 0)} µs/req ` +
         `(${fixed(measured.serviceSystemShare * 100, 0)}% kernel), PostgreSQL CPU ` +
-        `${fixed(measured.postgresCpuMsPerRequest * 1000, 0)} µs/req, RSS ${fixed(measured.rssMiB)} MiB, ` +
+        `${fixed(measured.postgresCpuMsPerRequest * 1000, 0)} µs/req, load generator ` +
+        `${fixed(measured.loadGeneratorCpu * 100, 0)}% of a core, RSS ${fixed(measured.rssMiB)} MiB ` +
+        `(peak so far ${fixed(memoryOf(service.pid).hwmMiB)}), ` +
         `load ${fixed(loadAverage, 2)}, statuses ${JSON.stringify(result.statuses)}` +
         (background === undefined
           ? ""

@@ -2,7 +2,7 @@ import { ConfigError, loadConfig, unknownVariables, type Config } from "./config
 import { createLogger, type Logger } from "./logger";
 import { drain, openRuntime, prepareSchema, seedAtStart, serve } from "./server";
 import { migrate } from "./store";
-import { startTracing, type Tracing } from "./telemetry";
+import type { Tracing } from "./telemetry";
 
 const USAGE = `usage: main [command]
   serve            run the registry (default)
@@ -111,10 +111,11 @@ export async function main(argv: string[]): Promise<number> {
   for (const variable of unknownVariables(process.env)) {
     log.warn({ variable }, "unknown MCP_REGISTRY_* variable (typo?); it is ignored");
   }
+  // The OpenTelemetry SDK (about 12 MiB resident) is loaded only when traces are exported.
   const tracing =
     config.OTEL_EXPORTER_OTLP_ENDPOINT === ""
       ? undefined
-      : startTracing(
+      : (await import("./telemetry.js")).startTracing(
           config.OTEL_EXPORTER_OTLP_ENDPOINT,
           config.OTEL_SERVICE_NAME,
           config.MCP_REGISTRY_VERSION,

@@ -74,31 +74,53 @@ type ChildArgs = Parameters<FastifyBaseLogger["child"]>;
 
 /**
  * A request's logger that creates its pino child only when something is logged through it: most
- * requests never do, and creating a child runs redaction over its bindings.
+ * requests never do, and creating a child runs redaction over its bindings. One small object per
+ * request; the methods live on the prototype.
  */
-function lazyChildLogger(
-  parent: FastifyBaseLogger,
-  bindings: ChildArgs[0],
-  options: ChildArgs[1],
-): FastifyBaseLogger {
-  let child: FastifyBaseLogger | undefined;
-  const real = () => (child ??= parent.child(bindings, options));
-  return {
-    get level() {
-      return real().level;
-    },
-    set level(level) {
-      real().level = level;
-    },
-    fatal: (...args: Parameters<FastifyBaseLogger["fatal"]>) => real().fatal(...args),
-    error: (...args: Parameters<FastifyBaseLogger["error"]>) => real().error(...args),
-    warn: (...args: Parameters<FastifyBaseLogger["warn"]>) => real().warn(...args),
-    info: (...args: Parameters<FastifyBaseLogger["info"]>) => real().info(...args),
-    debug: (...args: Parameters<FastifyBaseLogger["debug"]>) => real().debug(...args),
-    trace: (...args: Parameters<FastifyBaseLogger["trace"]>) => real().trace(...args),
-    silent: (...args: Parameters<FastifyBaseLogger["silent"]>) => real().silent(...args),
-    child: (...args: ChildArgs) => real().child(...args),
-  };
+class LazyRequestLogger implements FastifyBaseLogger {
+  private created: FastifyBaseLogger | undefined;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: ChildArgs[0],
+    private readonly options: ChildArgs[1],
+  ) {}
+
+  private real(): FastifyBaseLogger {
+    this.created ??= this.parent.child(this.bindings, this.options);
+    return this.created;
+  }
+
+  get level(): string {
+    return this.real().level;
+  }
+  set level(level: string) {
+    this.real().level = level;
+  }
+  fatal(...args: Parameters<FastifyBaseLogger["fatal"]>): void {
+    this.real().fatal(...args);
+  }
+  error(...args: Parameters<FastifyBaseLogger["error"]>): void {
+    this.real().error(...args);
+  }
+  warn(...args: Parameters<FastifyBaseLogger["warn"]>): void {
+    this.real().warn(...args);
+  }
+  info(...args: Parameters<FastifyBaseLogger["info"]>): void {
+    this.real().info(...args);
+  }
+  debug(...args: Parameters<FastifyBaseLogger["debug"]>): void {
+    this.real().debug(...args);
+  }
+  trace(...args: Parameters<FastifyBaseLogger["trace"]>): void {
+    this.real().trace(...args);
+  }
+  silent(...args: Parameters<FastifyBaseLogger["silent"]>): void {
+    this.real().silent(...args);
+  }
+  child(...args: ChildArgs): FastifyBaseLogger {
+    return this.real().child(...args);
+  }
 }
 
 /** Writes a problem+json response straight to a socket the HTTP parser gave up on. */
@@ -119,7 +141,8 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
     logger: options.logger,
     // One "request completed" line per request comes from onResponse below.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "request_id" }),
-    childLoggerFactory: (logger, bindings, childOptions) => lazyChildLogger(logger, bindings, childOptions),
+    childLoggerFactory: (logger, bindings, childOptions) =>
+      new LazyRequestLogger(logger, bindings, childOptions),
     genReqId: (request: IncomingMessage) => {
       const incoming = request.headers["x-request-id"];
       return typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();

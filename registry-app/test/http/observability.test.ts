@@ -75,6 +75,33 @@ describe("observability: logs", function () {
     }
     assert.match(line, /\[Redacted\]/);
   });
+
+  it("logs a request's failures with its request id, still redacted", async () => {
+    const capture = new LogCapture();
+    const broken = await testRegistry(
+      "logs_broken",
+      { MCP_REGISTRY_LOG_LEVEL: "info" },
+      { logStream: capture },
+    );
+    try {
+      // A pool that has ended fails every query as an unreachable database does.
+      await broken.runtime.db.pool.end();
+      const response = await broken.app.inject({
+        method: "GET",
+        url: "/v0.1/servers",
+        headers: { "x-request-id": "req-503", authorization: "Bearer do-not-log-me" },
+      });
+      assert.equal(response.statusCode, 503, response.body);
+      const warning = capture
+        .records()
+        .find((record) => record.msg === "dependency unavailable" && record.request_id === "req-503");
+      assert.ok(warning, capture.lines.join("\n"));
+      assert.equal(warning.level, "warn");
+      assert.ok(!capture.lines.join("\n").includes("do-not-log-me"));
+    } finally {
+      await broken.close();
+    }
+  });
 });
 
 describe("observability: OpenTelemetry traces over OTLP/HTTP", function () {
