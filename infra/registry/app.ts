@@ -165,7 +165,8 @@ export class RegistryApp extends pulumi.ComponentResource {
         name: containerName,
         image: args.image,
         imagePullPolicy: args.imagePullPolicy,
-        args: command,
+        // `command`, not `args`: it replaces any ENTRYPOINT the UBI base image may carry.
+        command,
         env,
         resources,
       });

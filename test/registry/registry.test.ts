@@ -129,7 +129,11 @@ describe("registry: workload", () => {
     const resources = await app(settingsFor("local"), image);
     const job = one(resources, "Job");
     assert.equal(job.metadata.name, `registry-migrate-${imageHash(image)}`);
-    assert.deepEqual(job.spec.template.spec.containers[0].args, ["node", "dist/src/main.js", "migrate"]);
+    // `command` (not `args`) so an ENTRYPOINT in the base image cannot wrap or swallow it.
+    assert.deepEqual(job.spec.template.spec.containers[0].command, ["node", "dist/src/main.js", "migrate"]);
+    const server = one(resources, "Deployment").spec.template.spec.containers[0];
+    assert.deepEqual(server.command, ["node", "dist/src/main.js", "serve"]);
+    assert.equal(server.args, undefined);
     assert.equal(job.spec.template.spec.restartPolicy, "Never");
     assert.deepEqual(
       job.spec.template.metadata.labels["app.kubernetes.io/component"],
