@@ -91,14 +91,7 @@ export interface StackCheck<F extends ConfigFields> {
 }
 
 /** What the pack, the report and the tests read off every policy besides CrossGuard's own fields. */
-export interface PolicyInfo {
-  readonly name: string;
-  readonly description: string;
-  readonly severity: Severity;
-  readonly category: Category;
-  readonly remediationSteps: string;
-  readonly controls: readonly Control[];
-  readonly appliesTo: readonly string[];
+export interface PolicyInfo extends Omit<Metadata<ConfigFields>, "config"> {
   readonly configFields: ConfigFields;
   readonly enforcementLevel: "mandatory";
   readonly configSchema?: PolicyConfigSchema;
