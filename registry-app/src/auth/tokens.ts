@@ -19,6 +19,28 @@ const claimsSchema = z.object({
   ),
 });
 
+/** How long a verified token is reused without checking its signature again (its times are always checked). */
+const VERIFIED_REUSE_MS = 60_000;
+/** Verified tokens remembered per process; the oldest is forgotten first. */
+const VERIFIED_MAX = 1_000;
+
+interface Verified {
+  claims: RegistryClaims;
+  until: number;
+}
+
+/** nbf and exp against `nowMs` exactly as jwtVerify checks them (whole seconds, same tolerance). */
+function withinValidity(claims: RegistryClaims, nowMs: number): boolean {
+  const seconds = Math.floor(nowMs / 1000);
+  return claims.nbf <= seconds + CLOCK_TOLERANCE_SECONDS && claims.exp > seconds - CLOCK_TOLERANCE_SECONDS;
+}
+
+function frozen(claims: RegistryClaims): RegistryClaims {
+  for (const permission of claims.permissions) Object.freeze(permission);
+  Object.freeze(claims.permissions);
+  return Object.freeze(claims);
+}
+
 function unauthorized(detail: string): ProblemError {
   return new ProblemError(401, "Unauthorized", detail, {
     headers: { "WWW-Authenticate": 'Bearer realm="mcp-registry"' },
@@ -28,6 +50,8 @@ function unauthorized(detail: string): ProblemError {
 /** Signs and verifies registry tokens with one Ed25519 key. */
 export class RegistryTokens {
   private readonly publicKey: KeyObject;
+  /** Tokens whose signature, issuer and claims verified: Ed25519 verification is the costliest step of a write. */
+  private readonly verified = new Map<string, Verified>();
 
   constructor(
     private readonly privateKey: KeyObject,
@@ -56,15 +80,35 @@ export class RegistryTokens {
     return { registry_token: registryToken, expires_at: exp };
   }
 
-  /** Verifies signature (EdDSA only: no `none`, no HS256 with the public key), issuer, nbf and exp. */
+  /**
+   * Verifies signature (EdDSA only: no `none`, no HS256 with the public key), issuer, nbf and exp. A
+   * token verified in the last minute is not verified again, but its nbf and exp are checked every time.
+   */
   async verify(token: string): Promise<RegistryClaims> {
+    const now = this.now();
+    const known = this.verified.get(token);
+    if (known !== undefined) {
+      if (now < known.until && withinValidity(known.claims, now)) return known.claims;
+      // Expired or not yet valid: the full check below gives the precise error.
+      this.verified.delete(token);
+    }
+    const claims = frozen(await this.verifyFully(token, now));
+    if (this.verified.size >= VERIFIED_MAX) {
+      const oldest = this.verified.keys().next();
+      if (oldest.done !== true) this.verified.delete(oldest.value);
+    }
+    this.verified.set(token, { claims, until: now + VERIFIED_REUSE_MS });
+    return claims;
+  }
+
+  private async verifyFully(token: string, now: number): Promise<RegistryClaims> {
     let payload: unknown;
     try {
       ({ payload } = await jwtVerify(token, this.publicKey, {
         algorithms: ["EdDSA"],
         issuer: this.issuer,
         requiredClaims: ["iat", "nbf", "exp"],
-        currentDate: new Date(this.now()),
+        currentDate: new Date(now),
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
       }));
     } catch (error) {

@@ -13,4 +13,11 @@ export {
   type ServiceEvents,
   type StatusChange,
 } from "./registry";
-export { chooseLatest, compareVersions, highest, type VersionFacts } from "./versions";
+export {
+  chooseLatest,
+  compareVersions,
+  highest,
+  plainSemverMain,
+  precedence,
+  type VersionFacts,
+} from "./versions";

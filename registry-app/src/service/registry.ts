@@ -1,13 +1,13 @@
 import { assertCanEdit, assertCanPublish, type RegistryClaims } from "../auth";
 import { ProblemError, type FieldProblem } from "../errors";
 import { validateServerJson, type ServerJson, type ValidationIssue, type ValidationResult } from "../schema";
-import type { ServerStatus, ServerStore, ServerWriter, StoredVersion } from "../store";
+import type { PublishRequest, ServerStatus, ServerStore, ServerWriter, StoredVersion } from "../store";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { GenerationReader } from "./generation";
-import { chooseLatest, compareVersions } from "./versions";
+import { chooseLatest, plainSemverMain, precedence } from "./versions";
 
-/** Larger than any bigint id the database hands out: a version about to be inserted. */
-const UNSAVED_ID = "9223372036854775807";
+/** Calls of registry_publish per publish; more than two only while other publishes keep moving the latest. */
+const MAX_PUBLISH_ATTEMPTS = 8;
 
 /** The official cap on versions of one server name. */
 export const MAX_VERSIONS_PER_NAME = 10_000;
@@ -174,52 +174,75 @@ export class RegistryService {
     if (result.server === undefined) throw unprocessable(result.issues);
     const server = result.server;
     assertCanPublish(caller, server.name);
-    return this.store.withNameLock(server.name, (writer) => this.insertVersion(writer, server));
+    return this.storeVersion(server);
   }
 
-  private async insertVersion(writer: ServerWriter, server: ServerJson): Promise<StoredVersion> {
-    const state = await writer.publishState(server.version);
-    if (state.count >= this.maxVersions) {
-      throw conflict(this.capIssue(server.name).message, [
-        { location: "body.version", message: "version cap reached" },
-      ]);
-    }
-    if (state.exists) {
-      const issue = this.duplicateIssue(server);
-      throw new DuplicateVersionError(409, "Conflict", issue.message, {
-        errors: [{ location: "body.version", message: issue.message }],
-      });
-    }
-    await this.claimRemotes(writer, server);
-    const current = state.latest;
-    // Not inserted yet, so it sorts after every stored row on a publish-time tie.
-    const candidate = { id: UNSAVED_ID, version: server.version, publishedAt: state.now };
-    // A deleted latest means every version is deleted: the new (active) one takes over.
-    const isLatest =
-      current === undefined || current.status === "deleted" || compareVersions(candidate, current) > 0;
-    if (isLatest && current !== undefined) await writer.unsetLatest(state.now);
-    return writer.insert({
+  /**
+   * One round trip (the database orders plain MAJOR.MINOR.PATCH versions itself); one more when the
+   * current latest needs node-semver, repeated only while other publishes keep moving the latest.
+   */
+  private async storeVersion(server: ServerJson): Promise<StoredVersion> {
+    const remotes = remoteUrls(server);
+    const request: PublishRequest = {
       name: server.name,
       version: server.version,
       document: server,
       description: server.description,
       title: server.title ?? null,
-      at: state.now,
-      isLatest,
-    });
+      remoteUrls: remotes.map((remote) => remote.url),
+      maxVersions: this.maxVersions,
+      candidateMain: plainSemverMain(server.version),
+    };
+    for (let attempt = 0; attempt < MAX_PUBLISH_ATTEMPTS; attempt += 1) {
+      const result = await this.store.publish(request);
+      switch (result.outcome) {
+        case "stored":
+          return result.stored;
+        case "cap":
+          throw conflict(this.capIssue(server.name).message, [
+            { location: "body.version", message: "version cap reached" },
+          ]);
+        case "duplicate": {
+          const issue = this.duplicateIssue(server);
+          throw new DuplicateVersionError(409, "Conflict", issue.message, {
+            errors: [{ location: "body.version", message: issue.message }],
+          });
+        }
+        case "remote-taken":
+          throw this.remotesTaken(remotes, result.owners);
+        case "decide":
+          request.versus = {
+            id: result.latest.id,
+            order: Math.sign(precedence(server.version, result.latest.version)),
+          };
+      }
+    }
+    throw new ProblemError(
+      503,
+      "Service Unavailable",
+      "The latest version kept changing under concurrent publishes; retry shortly.",
+      { headers: { "Retry-After": "1" } },
+    );
   }
 
   private async claimRemotes(writer: ServerWriter, server: ServerJson): Promise<void> {
     const remotes = remoteUrls(server);
     const taken = await writer.claimRemoteUrls(remotes.map((remote) => remote.url));
-    if (taken.size === 0) return;
+    if (taken.size !== 0) throw this.remotesTaken(remotes, taken);
+  }
+
+  /** 409 naming each remote URL another name owns. */
+  private remotesTaken(
+    remotes: Array<{ url: string; path: string }>,
+    taken: Map<string, string>,
+  ): ProblemError {
     const errors = remotes
       .filter((remote) => taken.has(remote.url))
       .map((remote) => ({
         location: `body.${remote.path}`,
         message: this.remoteTakenIssue(remote.path, taken.get(remote.url) ?? "").message,
       }));
-    throw conflict(errors[0]?.message ?? "remote URL already used", errors);
+    return conflict(errors[0]?.message ?? "remote URL already used", errors);
   }
 
   /** PUT /servers/{name}/versions/{version}: replaces the document of an existing version. */

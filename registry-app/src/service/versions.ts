@@ -16,20 +16,32 @@ function publishOrder(a: VersionFacts, b: VersionFacts): number {
 }
 
 /**
+ * Sign of `a` against `b` by version alone: semver against semver by precedence, semver beats
+ * non-semver; 0 (two non-semver, or equal precedence) leaves it to publish time.
+ */
+export function precedence(a: string, b: string): number {
+  const [sa, sb] = [semver.parse(a), semver.parse(b)];
+  if (sa && sb) return sa.compare(sb);
+  if (sa) return 1;
+  if (sb) return -1;
+  return 0;
+}
+
+/**
  * > 0 when `a` is the greater version: semver against semver by precedence, semver beats non-semver,
  * and anything else (two non-semver, or equal precedence) by publish time.
  */
 export function compareVersions(a: VersionFacts, b: VersionFacts): number {
-  const [sa, sb] = [semver.parse(a.version), semver.parse(b.version)];
-  if (sa && sb) {
-    const byPrecedence = sa.compare(sb);
-    if (byPrecedence !== 0) return byPrecedence;
-  } else if (sa) {
-    return 1;
-  } else if (sb) {
-    return -1;
-  }
-  return publishOrder(a, b);
+  return precedence(a.version, b.version) || publishOrder(a, b);
+}
+
+/**
+ * [major, minor, patch] of a semver version without a prerelease (build metadata does not order), which
+ * the database can order against a plain MAJOR.MINOR.PATCH latest by itself; undefined otherwise.
+ */
+export function plainSemverMain(version: string): number[] | undefined {
+  const parsed = semver.parse(version);
+  return parsed && parsed.prerelease.length === 0 ? [parsed.major, parsed.minor, parsed.patch] : undefined;
 }
 
 export function highest<T extends VersionFacts>(rows: readonly T[]): T | undefined {

@@ -35,7 +35,7 @@ const CONNECTION_MESSAGES = [
   /cannot use a pool after calling end/i,
 ];
 /** Overload and contention: the connection is fine, the request may simply be retried. */
-const RETRYABLE_SQLSTATES = new Set(["53300", "57014", "40001", "40P01"]);
+const RETRYABLE_SQLSTATES = new Set(["53300", "57014", "40001", "40P01", "55P03"]);
 /** node-pg's client-side query timeout. */
 const QUERY_TIMEOUT_MESSAGE = "Query read timeout";
 /** Client-side bound of statements that must not time out (migrations). */
@@ -117,7 +117,8 @@ async function tracedQuery<R extends pg.QueryResultRow>(
  */
 export class Database implements Queryable {
   readonly pool: pg.Pool;
-  private readonly statementTimeoutMs: number;
+  /** Server-side bound of one statement in a transaction (0: none); single-statement writes reuse it. */
+  readonly statementTimeoutMs: number;
 
   constructor(settings: DatabaseSettings) {
     this.statementTimeoutMs = settings.statementTimeoutMs;

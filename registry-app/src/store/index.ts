@@ -20,6 +20,8 @@ export {
   ServerWriter,
   type ListFilter,
   type NewVersion,
+  type PublishOutcome,
+  type PublishRequest,
   type RankingRow,
   type SearchFilter,
   type ServerStatus,

@@ -122,6 +122,127 @@ CREATE CONSTRAINT TRIGGER server_versions_bump_generation
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION registry_generation_bump();
 `,
   },
+  {
+    version: 3,
+    name: "change generation in 16 shards; publish in one statement (one round trip, its own transaction)",
+    sql: `
+-- One generation row made every committing writer wait for the previous one's commit (its WAL flush)
+-- at the row lock: commits ran one at a time. Each backend now bumps its own shard (pid mod 16), and
+-- readers compare all shards, so the generation still moves exactly when committed data changes.
+CREATE TABLE registry_generation_shards (
+  shard smallint PRIMARY KEY CHECK (shard >= 0 AND shard < 16),
+  value bigint NOT NULL
+);
+INSERT INTO registry_generation_shards (shard, value)
+  SELECT shard, (SELECT value FROM registry_generation) FROM generate_series(0, 15) AS shard;
+DROP TABLE registry_generation;
+-- For replicas of the previous build during a rolling update: the sum grows with every bump.
+CREATE VIEW registry_generation AS
+  SELECT true AS singleton, sum(value)::bigint AS value FROM registry_generation_shards;
+CREATE OR REPLACE FUNCTION registry_generation_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('mcp_registry.generation_bumped', true) IS DISTINCT FROM 'on' THEN
+    UPDATE registry_generation_shards
+      SET value = greatest(value + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
+      WHERE shard = pg_backend_pid() % 16;
+    PERFORM set_config('mcp_registry.generation_bumped', 'on', true);
+  END IF;
+  RETURN NULL;
+END $$;
+
+-- Publishes one version under the name's advisory lock, all or nothing, as one statement: the caller
+-- needs no BEGIN/COMMIT and no reads of its own. Outcomes: 'stored' (the row, timestamps as RFC 3339),
+-- 'cap' and 'duplicate' (nothing written), 'decide' (nothing written: the current latest is not plain
+-- semver, so the caller orders the versions itself and calls again with p_versus_id/p_versus_order).
+-- A remote URL another name owns raises SQLSTATE MR409 with the owners as JSON in DETAIL (rolled back).
+CREATE FUNCTION registry_publish(
+  p_name text, p_version text, p_document jsonb, p_description text, p_title text,
+  p_remote_urls text[], p_max_versions integer, p_lock_class integer, p_lock_key integer,
+  p_lock_timeout_ms integer, p_candidate_main numeric[], p_versus_id bigint, p_versus_order integer
+) RETURNS TABLE (
+  outcome text, r_id text, r_version text, r_document_json text, r_status text, r_status_message text,
+  r_status_changed_at text, r_published_at text, r_updated_at text, r_is_latest boolean
+) LANGUAGE plpgsql AS $$
+DECLARE
+  v_now timestamptz;
+  v_order integer;
+  v_main text[];
+  v_is_latest boolean;
+  v_taken text;
+  l_id bigint;
+  l_version text;
+  l_status text;
+  l_published_at timestamptz;
+BEGIN
+  -- Transaction-local, so nothing leaks into a pooled connection.
+  PERFORM set_config('lock_timeout', p_lock_timeout_ms::text, true);
+  PERFORM pg_advisory_xact_lock(p_lock_class, p_lock_key);
+  -- Read after the lock: monotonic per name.
+  v_now := date_trunc('milliseconds', clock_timestamp());
+  IF (SELECT count(*) FROM server_versions s WHERE s.name = p_name) >= p_max_versions THEN
+    outcome := 'cap';
+    RETURN NEXT;
+    RETURN;
+  END IF;
+  IF EXISTS (SELECT 1 FROM server_versions s WHERE s.name = p_name AND s.version = p_version) THEN
+    outcome := 'duplicate';
+    RETURN NEXT;
+    RETURN;
+  END IF;
+  SELECT s.id, s.version, s.status, s.published_at INTO l_id, l_version, l_status, l_published_at
+    FROM server_versions s WHERE s.name = p_name AND s.is_latest;
+  IF l_id IS NULL OR l_status = 'deleted' THEN
+    -- No latest, or every version deleted: the new (active) one takes over.
+    v_is_latest := true;
+  ELSE
+    IF p_versus_id = l_id THEN
+      v_order := p_versus_order;
+    ELSIF p_candidate_main IS NOT NULL THEN
+      -- Plain MAJOR.MINOR.PATCH (what node-semver parses with no prerelease or build) orders here.
+      v_main := regexp_match(l_version, '^v?(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$');
+      IF v_main IS NOT NULL AND greatest(v_main[1]::numeric, v_main[2]::numeric, v_main[3]::numeric)
+          <= 9007199254740991 THEN
+        v_order := CASE WHEN p_candidate_main > v_main::numeric[] THEN 1
+                        WHEN p_candidate_main < v_main::numeric[] THEN -1 ELSE 0 END;
+      END IF;
+    END IF;
+    IF v_order IS NULL THEN
+      outcome := 'decide';
+      r_id := l_id::text;
+      r_version := l_version;
+      RETURN NEXT;
+      RETURN;
+    END IF;
+    -- Equal precedence: the later publication wins, and the new row is the later one on a tie.
+    v_is_latest := v_order > 0 OR (v_order = 0 AND v_now >= l_published_at);
+  END IF;
+  IF cardinality(p_remote_urls) > 0 THEN
+    INSERT INTO remote_urls (url, name) SELECT DISTINCT unnest(p_remote_urls), p_name
+      ON CONFLICT (url) DO NOTHING;
+    SELECT json_agg(json_build_object('url', u.url, 'name', u.name))::text INTO v_taken
+      FROM remote_urls u WHERE u.url = ANY (p_remote_urls) AND u.name <> p_name;
+    IF v_taken IS NOT NULL THEN
+      RAISE EXCEPTION 'remote URLs of % are owned by other names', p_name
+        USING ERRCODE = 'MR409', DETAIL = v_taken;
+    END IF;
+  END IF;
+  IF v_is_latest AND l_id IS NOT NULL THEN
+    -- Counts as an update, so updated_since readers learn that isLatest moved.
+    UPDATE server_versions s SET is_latest = false, updated_at = v_now WHERE s.id = l_id;
+  END IF;
+  INSERT INTO server_versions AS s (name, version, document, description, title, status,
+      status_changed_at, published_at, updated_at, is_latest)
+    VALUES (p_name, p_version, p_document, p_description, p_title, 'active', v_now, v_now, v_now, v_is_latest)
+    RETURNING 'stored', s.id::text, s.version, s.document::text, s.status, s.status_message,
+      to_char(s.status_changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+      to_char(s.published_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+      to_char(s.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), s.is_latest
+    INTO outcome, r_id, r_version, r_document_json, r_status, r_status_message, r_status_changed_at,
+      r_published_at, r_updated_at, r_is_latest;
+  RETURN NEXT;
+END $$;
+`,
+  },
 ];
 
 /** Advisory lock key of `migrate`, so replicas and Jobs starting together never race on DDL. */

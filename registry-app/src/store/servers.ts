@@ -75,6 +75,45 @@ const iso = (column: string) =>
 const COLUMNS = `v.id::text AS id, v.name, v.version, v.document::text AS document_json, v.status,
   v.status_message, ${iso("status_changed_at")}, ${iso("published_at")}, ${iso("updated_at")}, v.is_latest`;
 
+/** What a publish needs stored, plus what lets the database order it against the current latest. */
+export interface PublishRequest {
+  name: string;
+  version: string;
+  document: unknown;
+  description: string;
+  title: string | null;
+  /** Normalised remote URLs the version claims. */
+  remoteUrls: string[];
+  maxVersions: number;
+  /** [major, minor, patch] when the version is semver without a prerelease, else undefined. */
+  candidateMain?: readonly number[];
+  /** The caller's ordering against a latest the database reported ('decide'): sign of new vs that one. */
+  versus?: { id: string; order: number };
+}
+
+export type PublishOutcome =
+  | { outcome: "stored"; stored: StoredVersion }
+  | { outcome: "cap" }
+  | { outcome: "duplicate" }
+  | { outcome: "remote-taken"; owners: Map<string, string> }
+  | { outcome: "decide"; latest: { id: string; version: string } };
+
+interface PublishRecord {
+  outcome: "stored" | "cap" | "duplicate" | "decide";
+  r_id: string | null;
+  r_version: string | null;
+  r_document_json: string | null;
+  r_status: ServerStatus | null;
+  r_status_message: string | null;
+  r_status_changed_at: string | null;
+  r_published_at: string | null;
+  r_updated_at: string | null;
+  r_is_latest: boolean | null;
+}
+
+/** SQLSTATE registry_publish raises when another name owns a remote URL (DETAIL: JSON of the owners). */
+const REMOTE_TAKEN_SQLSTATE = "MR409";
+
 /** First key of the two-key advisory locks that serialise writes to one server name. */
 const NAME_LOCK_CLASS = 0x6d637072; // "mcpr"
 
@@ -258,15 +297,15 @@ export class ServerStore {
   }
 
   /**
-   * The change generation: bumped at the commit of every transaction that changes server_versions
-   * (migration 2), so an equal value means nothing a read returns has changed.
+   * The change generation: one of its shards is bumped at the commit of every transaction that changes
+   * server_versions (migrations 2 and 3), so an equal value means nothing a read returns has changed.
    */
   async changeGeneration(): Promise<string> {
-    const { rows } = await this.db.query<{ value: string }>(
-      "SELECT value::text AS value FROM registry_generation",
+    const { rows } = await this.db.query<{ value: string | null }>(
+      "SELECT string_agg(value::text, '.' ORDER BY shard) AS value FROM registry_generation_shards",
     );
     const value = rows[0]?.value;
-    if (value === undefined) throw new Error("registry_generation is empty; run the migrate command");
+    if (value == null) throw new Error("registry_generation_shards is empty; run the migrate command");
     return value;
   }
 
@@ -313,6 +352,63 @@ export class ServerStore {
     );
   }
 
+  /**
+   * Publishes one version in one round trip (migration 3's registry_publish): its own transaction,
+   * under the name's lock, all or nothing. Waiting for the lock is bounded by the statement timeout.
+   */
+  async publish(request: PublishRequest): Promise<PublishOutcome> {
+    let record: PublishRecord;
+    try {
+      const { rows } = await this.db.query<PublishRecord>(
+        `SELECT * FROM registry_publish($1, $2, $3, $4, $5, $6::text[], $7, $8, $9, $10, $11::numeric[], $12, $13)`,
+        [
+          request.name,
+          request.version,
+          JSON.stringify(request.document),
+          request.description,
+          request.title,
+          request.remoteUrls,
+          request.maxVersions,
+          NAME_LOCK_CLASS,
+          nameLockKey(request.name),
+          this.db.statementTimeoutMs,
+          request.candidateMain ?? null,
+          request.versus?.id ?? null,
+          request.versus?.order ?? null,
+        ],
+      );
+      record = rows[0] as PublishRecord;
+    } catch (error) {
+      const { code, detail } = error as { code?: unknown; detail?: unknown };
+      if (code !== REMOTE_TAKEN_SQLSTATE || typeof detail !== "string") throw error;
+      const owners = JSON.parse(detail) as Array<{ url: string; name: string }>;
+      return { outcome: "remote-taken", owners: new Map(owners.map((owner) => [owner.url, owner.name])) };
+    }
+    switch (record.outcome) {
+      case "cap":
+      case "duplicate":
+        return { outcome: record.outcome };
+      case "decide":
+        return { outcome: "decide", latest: { id: record.r_id ?? "", version: record.r_version ?? "" } };
+      case "stored":
+        return {
+          outcome: "stored",
+          stored: {
+            id: record.r_id ?? "",
+            name: request.name,
+            version: record.r_version ?? "",
+            documentJson: record.r_document_json ?? "",
+            status: record.r_status ?? "active",
+            statusMessage: record.r_status_message,
+            statusChangedAt: record.r_status_changed_at ?? "",
+            publishedAt: record.r_published_at ?? "",
+            updatedAt: record.r_updated_at ?? "",
+            isLatest: record.r_is_latest ?? false,
+          },
+        };
+    }
+  }
+
   /** Runs fn in one transaction that holds the write lock of `name` until commit. */
   withNameLock<T>(name: string, fn: (tx: ServerWriter) => Promise<T>): Promise<T> {
     return this.db.transaction((tx) => fn(new ServerWriter(tx, name)), {
@@ -327,44 +423,6 @@ export class ServerWriter {
     private readonly tx: Queryable,
     readonly name: string,
   ) {}
-
-  /**
-   * Everything a publish decides on, in one round trip after the lock: how many versions exist,
-   * whether this one does, the current latest, and the database clock (ms precision; read after the
-   * lock, so monotonic per name).
-   */
-  async publishState(
-    version: string,
-  ): Promise<{ count: number; exists: boolean; now: Date; latest?: RankingRow }> {
-    const { rows } = await this.tx.query<{
-      count: number;
-      exists: boolean;
-      now: Date;
-      id: string | null;
-      version: string | null;
-      status: ServerStatus | null;
-      published_at: Date | null;
-    }>(
-      `SELECT (SELECT count(*)::int FROM server_versions WHERE name = $1) AS count,
-              EXISTS (SELECT 1 FROM server_versions WHERE name = $1 AND version = $2) AS exists,
-              date_trunc('milliseconds', clock_timestamp()) AS now,
-              l.id::text AS id, l.version, l.status, l.published_at
-       FROM (SELECT 1) AS one LEFT JOIN server_versions l ON l.name = $1 AND l.is_latest`,
-      [this.name, version],
-    );
-    const row = rows[0] as (typeof rows)[number];
-    const latest =
-      row.id === null || row.version === null || row.status === null || row.published_at === null
-        ? undefined
-        : {
-            id: row.id,
-            version: row.version,
-            status: row.status,
-            publishedAt: row.published_at,
-            isLatest: true,
-          };
-    return { count: row.count, exists: row.exists, now: row.now, latest };
-  }
 
   /** The database clock, millisecond precision, read after the lock: monotonic per name. */
   async now(): Promise<Date> {
@@ -442,14 +500,6 @@ export class ServerWriter {
       [row.name, row.version, JSON.stringify(row.document), row.description, row.title, row.at, row.isLatest],
     );
     return toStored(rows[0] as VersionRecord);
-  }
-
-  /** Clears the latest flag of the name (counts as an update, for updated_since readers). */
-  async unsetLatest(at: Date): Promise<void> {
-    await this.tx.query(
-      "UPDATE server_versions SET is_latest = false, updated_at = $2 WHERE name = $1 AND is_latest",
-      [this.name, at],
-    );
   }
 
   async updateDocument(

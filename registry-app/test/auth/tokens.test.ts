@@ -147,6 +147,31 @@ describe("auth: registry tokens", () => {
     await rejects401(auth.authenticate(`Bearer ${token}`), /not yet valid/);
   });
 
+  it("reuses a verified token for a minute, still checking its times, and never reuses a failure", async () => {
+    const auth = await createAuth(testEnv(), { now: clock });
+    const { registry_token: token } = await auth.issueToken("dns", "example.com", publishAll);
+    const first = await auth.authenticate(`Bearer ${token}`);
+    assert.equal(await auth.authenticate(`Bearer ${token}`), first, "the second check reuses the first");
+    assert.throws(() => first.permissions.push({ action: "edit", resource: "*" }), TypeError);
+    const [head, body, signature = ""] = token.split(".");
+    const forged = `${head}.${body}.${signature.slice(0, -2)}${signature.endsWith("AA") ? "BA" : "AA"}`;
+    await rejects401(auth.authenticate(`Bearer ${forged}`), /signature verification failed|malformed/);
+    await rejects401(auth.authenticate(`Bearer ${forged}`), /signature verification failed|malformed/);
+    now = NOW + 59_000;
+    assert.equal(await auth.authenticate(`Bearer ${token}`), first);
+    now = NOW + 61_000;
+    const again = await auth.authenticate(`Bearer ${token}`);
+    assert.notEqual(again, first, "after a minute the signature is verified again");
+    assert.deepEqual(again, first);
+    now = NOW - 60_000;
+    await rejects401(auth.authenticate(`Bearer ${token}`), /not yet valid/);
+    // Reused until NOW + 340 s, yet refused once exp (NOW + 300 s, plus tolerance) has passed.
+    now = NOW + 280_000;
+    await auth.authenticate(`Bearer ${token}`);
+    now = NOW + 301_000 + 5_000;
+    await rejects401(auth.authenticate(`Bearer ${token}`), /expired/);
+  });
+
   it("rejects tokens signed by another registry's key and tokens of another issuer", async () => {
     const seed = generateSigningKeyHex();
     const ours = await createAuth(testEnv({ MCP_REGISTRY_JWT_PRIVATE_KEY: seed }), { now: clock });

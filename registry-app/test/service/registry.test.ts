@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { RegistryClaims } from "../../src/auth";
 import { ProblemError } from "../../src/errors";
-import { MAX_VERSIONS_PER_NAME, systemCaller, type RegistryService } from "../../src/service";
+import { MAX_VERSIONS_PER_NAME, precedence, systemCaller, type RegistryService } from "../../src/service";
 import type { Database } from "../../src/store";
 import { serverJson, testRegistry, type TestRegistry } from "../support/registry";
 
@@ -58,6 +58,10 @@ describe("service: publish, isLatest and status", function () {
       ["non-semver never beats semver", ["0.0.1", "zzz-latest-build"], "0.0.1"],
       ["two non-semver: later publish wins", ["build-b", "build-a"], "build-a"],
       ["equal precedence: later publish wins", ["1.0.0+one", "1.0.0+two"], "1.0.0+two"],
+      ["plain semver, equal precedence: later publish wins", ["v1.0.0", "1.0.0"], "1.0.0"],
+      ["leading zeros are not semver", ["01.0.0", "0.0.1"], "0.0.1"],
+      ["components beyond 2^53 are not semver", ["9007199254740992.0.0", "1.0.0"], "1.0.0"],
+      ["a release below a prerelease latest does not take over", ["2.0.0-rc.1", "1.9.9"], "2.0.0-rc.1"],
     ];
     matrix.forEach(([label, versions, expected], index) => {
       it(label, async () => {
@@ -90,6 +94,58 @@ describe("service: publish, isLatest and status", function () {
         ["0.1.0"],
         "a new active version replaces an all-deleted latest",
       );
+    });
+
+    it("orders every pair of versions as node-semver does, whether the database or the service decides", async function () {
+      this.timeout(60_000);
+      const kinds = ["1.0.0", "v1.0.0", "1.0.1", "1.9.0", "1.10.0", "2.0.0-beta.1", "2.0.0", "1.0.0+build"];
+      const odd = ["01.0.0", "snapshot", "9007199254740991.0.0", "9007199254740992.0.0", "1.0"];
+      const versions = [...kinds, ...odd];
+      let index = 0;
+      for (const first of versions) {
+        for (const second of versions) {
+          if (first === second) continue;
+          index += 1;
+          const name = `com.example/pair-${index}`;
+          await publishAll(name, [first, second]);
+          // The second is published later, so it wins every tie of precedence.
+          const expected = precedence(second, first) >= 0 ? second : first;
+          assert.deepEqual(await latestOf(name), [expected], `${first} then ${second}`);
+        }
+      }
+    });
+
+    it("asks the service to order against a latest it cannot order, and asks again once that latest moved", async () => {
+      const name = "com.example/decide";
+      await publishAll(name, ["build-a"]);
+      const store = registry.runtime.store;
+      const request = (version: string) => ({
+        name,
+        version,
+        document: serverJson(name, version),
+        description: `Test server ${name}`,
+        title: null,
+        remoteUrls: [],
+        maxVersions: MAX_VERSIONS_PER_NAME,
+      });
+      const first = await store.publish(request("build-b"));
+      assert.equal(first.outcome, "decide");
+      assert.ok(first.outcome === "decide");
+      assert.equal(first.latest.version, "build-a");
+      const stale = await store.publish({ ...request("build-b"), versus: { id: "0", order: 1 } });
+      assert.equal(stale.outcome, "decide", "an ordering against another row is not used");
+      assert.deepEqual(await latestOf(name), ["build-a"], "nothing was written while deciding");
+      const stored = await store.publish({
+        ...request("build-b"),
+        versus: { id: first.latest.id, order: -1 },
+      });
+      assert.ok(stored.outcome === "stored");
+      assert.equal(stored.stored.isLatest, false, "the service's ordering is used for its row");
+      assert.deepEqual(await latestOf(name), ["build-a"]);
+      const { rows } = await db.query<{ timeout: string }>(
+        "SELECT current_setting('lock_timeout') AS timeout",
+      );
+      assert.equal(rows[0]?.timeout, "0", "the lock timeout stayed in the publish's transaction");
     });
 
     it("keeps exactly one latest under concurrent publishes of one name", async () => {

@@ -129,6 +129,16 @@ describe("store: through PgBouncer in transaction mode", function () {
         "SELECT version FROM server_versions WHERE name = 'com.example/pooled' AND is_latest",
       );
       assert.deepEqual(rows, [{ version: "1.11.0" }]);
+      // The publish's lock timeout is transaction-local: no pooled server connection keeps it.
+      const settings = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          registry.runtime.db.query<{ timeout: string }>("SELECT current_setting('lock_timeout') AS timeout"),
+        ),
+      );
+      assert.deepEqual(
+        settings.map((result) => result.rows[0]?.timeout),
+        Array.from({ length: 6 }, () => "0"),
+      );
       const list = await registry.app.inject({ method: "GET", url: "/v0.1/servers?limit=5" });
       assert.equal(list.statusCode, 200);
     } finally {
