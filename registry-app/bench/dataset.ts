@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { validateServerJson } from "../src/schema";
+import { seededRandom } from "../test/support/random";
 
 /** The real catalogue the benchmark scales up (464 servers of the official registry's May 2025 seed). */
 export const DATASET_PATH = path.resolve(__dirname, "../../../shared/datasets/servers-2025-05.json");
@@ -19,18 +20,6 @@ type Document = Record<string, unknown>;
 
 function isRecord(value: unknown): value is Document {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Small deterministic PRNG (mulberry32): the same seed gives the same dataset and request order. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /** Fisher-Yates with a seeded PRNG. */

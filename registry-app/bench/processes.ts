@@ -1,28 +1,17 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { pino } from "pino";
 import { generateSigningKeyHex } from "../src/auth";
 import { startEmbeddedPostgres } from "../src/embedded";
+import { freePort } from "../test/support/process";
 
 export const APP_DIR = path.resolve(__dirname, "..");
 
 /** Where the bench compiles the service: the production entry (dist/src/main.js), not tsx. */
 export const BUILD_DIR = path.join(APP_DIR, "bench", "dist");
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Compiles src/ as the image does (tsconfig.build.json), into bench/dist; returns the entry point. */
 export function buildService(): string {

@@ -4,6 +4,7 @@ import path from "node:path";
 import { Ajv } from "ajv";
 import { validateServerJson } from "../../src/schema";
 import { isAbsoluteUri } from "../../src/schema/rules";
+import { seededRandom as random } from "../support/random";
 import { addFormats } from "./ajv-formats";
 import {
   CONFORMANCE_DIR,
@@ -14,18 +15,6 @@ import {
   loadDataset,
   richDocument,
 } from "./support";
-
-/** mulberry32: a tiny seeded generator, so every run mutates the same way. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NASTY_STRINGS = [
   "",
