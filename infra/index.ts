@@ -43,6 +43,7 @@ export const cluster: Cluster =
 // --- platform services (issue 5): cert-manager, Gateway API + NGINX Gateway Fabric, CNPG, K8up, monitoring ---
 const platformServices = new PlatformServices("platform", {
   provider: cluster.provider,
+  chartSource: settings.charts.source,
   gateway: settings.gateway,
   monitoring: settings.monitoring,
   storageClass: cluster.storageClass,

@@ -1,10 +1,15 @@
 // The only module that reads Pulumi configuration. It validates every key with zod and hands out one frozen,
 // typed `Settings` value; components receive slices of it and never read config themselves.
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { archiveProblems } from "./platform/chart-archive";
 import { isGcpRegion, isZoneOfRegion } from "./regions";
+import { charts as pinnedCharts } from "./versions";
 
 const PROJECT = "mcp-registry";
+/** The folder holding Pulumi.yaml: relative paths in config are relative to it. */
+const PROJECT_ROOT = path.resolve(__dirname, "..");
 
 // ---------------------------------------------------------------------------------------------------------
 // Reusable value schemas
@@ -208,6 +213,27 @@ const namespacesSchema = z
   })
   .default({ platform: "platform" });
 
+// Where Helm charts come from: their public repositories (default), a folder of `helm package` archives named
+// <chart>-<version>.tgz, or an internal OCI registry holding <baseUrl>/<chart>:<version> (air-gapped sites).
+const chartsSchema = z
+  .strictObject({
+    source: z.discriminatedUnion(
+      "kind",
+      [
+        z.strictObject({ kind: z.literal("repository") }),
+        z.strictObject({ kind: z.literal("directory"), path: z.string().min(1) }),
+        z.strictObject({
+          kind: z.literal("oci"),
+          baseUrl: z.string().regex(/^oci:\/\/[a-z0-9.-]+(:[0-9]+)?(\/[A-Za-z0-9._-]+)*$/, {
+            error: "must be an oci:// URL such as oci://europe-west1-docker.pkg.dev/<project>/charts",
+          }),
+        }),
+      ],
+      { error: "kind must be one of repository, directory, oci" },
+    ),
+  })
+  .default({ source: { kind: "repository" } });
+
 /** Every plain (non-secret) key the program reads, with its schema. */
 const keySchemas = {
   environment: environmentSchema,
@@ -220,6 +246,7 @@ const keySchemas = {
   monitoring: monitoringSchema,
   objectStore: objectStoreSchema,
   namespaces: namespacesSchema,
+  charts: chartsSchema,
 } as const;
 
 /** Keys that must be stored with `pulumi config set --secret`. */
@@ -245,6 +272,7 @@ export type BackupSettings = Plain["backup"];
 export type MonitoringSettings = Plain["monitoring"];
 export type ObjectStoreSettings = Plain["objectStore"];
 export type ResourceSettings = z.output<typeof resources>;
+export type ChartSettings = Plain["charts"];
 
 export interface Settings {
   readonly project: string;
@@ -260,6 +288,8 @@ export interface Settings {
   readonly monitoring: Readonly<MonitoringSettings>;
   readonly objectStore: Readonly<ObjectStoreSettings>;
   readonly namespaces: Readonly<Plain["namespaces"]>;
+  /** Where charts come from; a directory source's path is absolute here. */
+  readonly charts: Readonly<ChartSettings>;
   /** Secret values; each is a secret Output, or undefined when the key is unset and optional. */
   readonly secrets: {
     readonly githubClientSecret: pulumi.Output<string> | undefined;
@@ -329,7 +359,16 @@ export function loadSettings(source: ConfigSource = pulumiConfigSource()): Setti
   }
   if (problems.length > 0) throw new SettingsError(problems);
 
-  const values = plain as Plain;
+  const parsed = plain as Plain;
+  const chartSource = parsed.charts.source;
+  let charts = parsed.charts;
+  if (chartSource.kind === "directory") {
+    const folder = path.resolve(PROJECT_ROOT, chartSource.path);
+    const found = archiveProblems(folder, Object.values(pinnedCharts));
+    if (found.length > 0) throw new SettingsError(found.map((p) => `${PROJECT}:charts.source.path: ${p}`));
+    charts = { source: { kind: "directory", path: folder } };
+  }
+  const values = { ...parsed, charts };
   const clusterSettings: ClusterSettings =
     values.cluster.kind === "gke"
       ? { ...values.cluster, project: gcp.project ?? "", region: gcp.region ?? "" }

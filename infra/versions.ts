@@ -14,10 +14,28 @@ export const platformVersions = {
   minikubeKubernetes: "v1.34.0",
   // Gateway API release whose standard-channel CRDs the gatewayApiCrds chart installs (NGINX Gateway Fabric 2.2 supports it).
   gatewayApi: "v1.3.0",
+  // The control plane the tests apply every stack to (scripts/toolchain.sh builds it from the Go module proxy):
+  // kube-apiserver and kube-controller-manager of this release, with Debian's etcd-server 3.4.
+  testKubernetes: "v1.34.4",
+  // helm v3 renders the pinned charts in tests (`helm template`); the program itself installs through Pulumi.
+  testHelm: "v3.19.0",
+  // The official MCP publisher CLI the interoperability tests drive against registry-app (Go module proxy).
+  mcpPublisher: "v1.7.0",
 } as const;
 
+// Every chart pin equals a package in ../shared/charts (test/charts/pins.test.ts compares them), so what the tests
+// render and apply to a real API server is what `pulumi up` installs.
+//
+// CRD upgrades: Helm installs a chart's `crds/` folder once and never upgrades it, while CRDs shipped as templates
+// upgrade with the release. Per chart (`crdUpgrades` below; `scripts/upgrade-crds.sh` applies the `crds/` folders):
+// - templates, upgraded by the release: cert-manager (`crds.enabled`), gatewayApiCrds, cloudnativePg and
+//   barmanCloudPlugin (`crds.create`);
+// - `crds/` folder, NOT upgraded by Helm: k8up, nginxGatewayFabric and kubePrometheusStack. A bump of one of these
+//   runs `scripts/upgrade-crds.sh <stack>` (server-side apply of the new version's CRDs) before `pulumi up`.
+//   kube-prometheus-stack's own `crds.upgradeJob` stays off: it pulls busybox:latest and runs kubectl with
+//   cluster-wide CRD rights on every upgrade.
 export const charts = {
-  certManager: { chart: "cert-manager", repo: "https://charts.jetstack.io", version: "v1.21.2" },
+  certManager: { chart: "cert-manager", repo: "https://charts.jetstack.io", version: "v1.21.1" },
   // Envoy Gateway's CRD-only chart, used with only the Gateway API standard channel enabled: the CRDs come
   // from a pinned chart instead of a manifest URL fetched at deploy time.
   gatewayApiCrds: { chart: "gateway-crds-helm", repo: "oci://docker.io/envoyproxy", version: "v1.5.0" },
@@ -31,16 +49,16 @@ export const charts = {
   barmanCloudPlugin: {
     chart: "plugin-barman-cloud",
     repo: "https://cloudnative-pg.github.io/charts",
-    version: "0.8.1",
+    version: "0.7.0",
   },
-  // The chart carries the K8up CRDs since 4.8.5, so none are applied from a release URL.
-  k8up: { chart: "k8up", repo: "https://k8up-io.github.io/k8up", version: "4.8.5" },
+  // 4.8.6+ runs its post-install/upgrade/delete cleanup hook with the K8up image itself; 4.8.5's hook used
+  // docker.io/bitnami/kubectl:latest, removed in September 2025, and failed every `pulumi up` (k8up-io/k8up#1083).
+  k8up: { chart: "k8up", repo: "https://k8up-io.github.io/k8up", version: "4.8.7" },
   kubePrometheusStack: {
     chart: "kube-prometheus-stack",
     repo: "https://prometheus-community.github.io/helm-charts",
     version: "81.6.2",
   },
-  // --- registry (issue 6) chart rows go here ---
 } as const satisfies Record<string, PinnedChart>;
 
 export const images = {
@@ -62,4 +80,15 @@ export const images = {
 } as const satisfies Record<string, string>;
 
 export type ChartName = keyof typeof charts;
+
+/** How each chart's CRDs reach the cluster on an upgrade (see the note above `charts`). */
+export const crdUpgrades: Readonly<Record<ChartName, "release" | "upgrade-crds-script">> = {
+  certManager: "release",
+  gatewayApiCrds: "release",
+  nginxGatewayFabric: "upgrade-crds-script",
+  cloudnativePg: "release",
+  barmanCloudPlugin: "release",
+  k8up: "upgrade-crds-script",
+  kubePrometheusStack: "upgrade-crds-script",
+};
 export type ImageName = keyof typeof images;

@@ -34,6 +34,28 @@ require_stack() {
   die "unknown stack '${stack}'; expected one of: ${KNOWN_STACKS// /, }"
 }
 
+# require_minikube_running PROFILE: the local stack talks to Minikube even in preview (the Kubernetes provider reads
+# the cluster), so say so plainly before Pulumi fails with a connection error deep in its output.
+require_minikube_running() {
+  local profile="$1"
+  require_tool minikube "Install it: https://minikube.sigs.k8s.io/docs/start/."
+  minikube status --profile "$profile" >/dev/null 2>&1 ||
+    die "Minikube profile '$profile' is not running; start it with scripts/local-up.sh (or 'minikube start --profile $profile') and retry"
+}
+
+# note_stack_file_change STACK: the first `pulumi stack select --create` with a passphrase writes the passphrase's
+# salt into stacks/Pulumi.<stack>.yaml (and Pulumi's own quoting). Say what happened instead of leaving a surprise
+# in `git status`.
+note_stack_file_change() {
+  local file="stacks/Pulumi.$1.yaml" status=0
+  command -v git >/dev/null 2>&1 || return 0
+  # Exit status 1 means "differs"; anything else (0, or not a git checkout) means there is nothing to say.
+  (cd "$REPO_ROOT" && git diff --quiet -- "$file" 2>/dev/null) || status=$?
+  [[ "$status" -eq 1 ]] || return 0
+  info "Pulumi rewrote $file on this machine (the encryptionsalt of your passphrase; see README, 'local'). Keep it," \
+    "do not commit it; 'git update-index --skip-worktree $file' hides it from git status."
+}
+
 # ensure_dependencies: the Pulumi program and the policy pack run from node_modules.
 ensure_dependencies() {
   if [[ ! -d "$REPO_ROOT/node_modules/@pulumi/pulumi" ]]; then

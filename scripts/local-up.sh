@@ -30,6 +30,7 @@ ensure_dependencies
 cd "$REPO_ROOT"
 ensure_local_backend
 pulumi stack select --create local
+note_stack_file_change local
 mapfile -t policy_args < <(policy_pack_args local)
 pulumi up --stack local "${policy_args[@]}" "$@"
 

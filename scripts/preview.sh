@@ -10,6 +10,9 @@ stack="$1"
 shift
 require_stack "$stack"
 require_tool pulumi "Install it: https://www.pulumi.com/docs/install/ (e.g. 'curl -fsSL https://get.pulumi.com | sh')."
+if [[ "$stack" == "local" ]]; then
+  require_minikube_running "${MINIKUBE_PROFILE:-minikube}"
+fi
 
 ensure_dependencies
 cd "$REPO_ROOT"

@@ -408,8 +408,8 @@ function clusterSpec(input: ClusterSpecInput): Record<string, unknown> {
       topologyKey: args.spreadAcrossZones ? "topology.kubernetes.io/zone" : "kubernetes.io/hostname",
       podAntiAffinityType: args.spreadAcrossZones ? "required" : "preferred",
     },
-    // The PodMonitor is declared next to the cluster, with the labels this Prometheus selects.
-    monitoring: { enablePodMonitor: false },
+    // The PodMonitor is declared next to the cluster, with the labels this Prometheus selects (CloudNativePG's own
+    // `monitoring.enablePodMonitor` is deprecated in 1.30 and off by default, so it is left unset).
     plugins: [
       {
         name: args.platform.cnpg.barmanPluginName,

@@ -92,7 +92,6 @@ export function scratchClusterManifest(input: ScratchClusterInput): Record<strin
           },
         },
       ],
-      monitoring: { enablePodMonitor: false },
       ...(input.serviceAccountAnnotations === undefined
         ? {}
         : { serviceAccountTemplate: { metadata: { annotations: input.serviceAccountAnnotations } } }),

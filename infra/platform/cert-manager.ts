@@ -8,6 +8,7 @@ import { HardenedNamespace } from "../lib/namespace";
 import type { GatewaySettings } from "../settings";
 import { charts } from "../versions";
 import { pinnedRelease } from "./chart";
+import type { ChartSource } from "./chart-archive";
 import { ANYWHERE, GKE_METADATA_EGRESS, allow, tcp } from "./network";
 import {
   containerSecurity,
@@ -26,6 +27,8 @@ export const ACME_SERVERS: Readonly<Record<Exclude<IssuerName, "local-ca">, stri
 
 export interface CertManagerArgs {
   readonly provider: k8s.Provider;
+  /** Where charts come from (settings `charts.source`). */
+  readonly chartSource: ChartSource;
   readonly namespace: string;
   readonly replicas: number;
   readonly gateway: Readonly<GatewaySettings>;
@@ -110,6 +113,7 @@ export class CertManager extends pulumi.ComponentResource {
       `${name}-release`,
       {
         chart: charts.certManager,
+        source: args.chartSource,
         releaseName: RELEASE,
         namespace: args.namespace,
         values: {
@@ -125,7 +129,8 @@ export class CertManager extends pulumi.ComponentResource {
           config: {
             apiVersion: "controller.config.cert-manager.io/v1alpha1",
             kind: "ControllerConfiguration",
-            enableGatewayAPI: true,
+            // `gatewayAPI.enabled` replaces `enableGatewayAPI`, deprecated in cert-manager 1.21.
+            gatewayAPI: { enabled: true },
           },
           serviceAccount: dns01
             ? { annotations: { "iam.gke.io/gcp-service-account": dns01.email } }

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HardenedNamespace } from "../lib/namespace";
 import { charts } from "../versions";
 import { pinnedRelease } from "./chart";
+import type { ChartSource } from "./chart-archive";
 import { ALL_NAMESPACES, ANYWHERE, allow, tcp } from "./network";
 import { containerSecurity, podSecurity, sizing } from "./values";
 
@@ -17,12 +18,13 @@ const WEBHOOK_PORT = 9443;
 
 export interface CloudNativePgArgs {
   readonly provider: k8s.Provider;
+  /** Where charts come from (settings `charts.source`). */
+  readonly chartSource: ChartSource;
   readonly namespace: string;
   readonly replicas: number;
   readonly monitoring: {
     readonly namespace: string;
     readonly selectorLabels: Readonly<Record<string, string>>;
-    readonly dashboardLabels: Readonly<Record<string, string>>;
   };
   /** cert-manager (the plugin's certificates) and the Prometheus Operator CRDs (PodMonitor). */
   readonly dependsOn: pulumi.Resource[];
@@ -75,6 +77,7 @@ export class CloudNativePg extends pulumi.ComponentResource {
       `${name}-operator`,
       {
         chart: charts.cloudnativePg,
+        source: args.chartSource,
         releaseName: "cnpg",
         namespace: args.namespace,
         values: {
@@ -87,10 +90,9 @@ export class CloudNativePg extends pulumi.ComponentResource {
           monitoring: {
             podMonitorEnabled: true,
             podMonitorAdditionalLabels: { ...args.monitoring.selectorLabels },
-            grafanaDashboard: {
-              create: true,
-              labels: { ...args.monitoring.dashboardLabels },
-            },
+            // The chart labels the dashboard with its sidecarLabel (grafana_dashboard: "1", which is what Grafana's
+            // sidecar selects, DASHBOARD_LABELS); setting the same label again in `labels` duplicated the key.
+            grafanaDashboard: { create: true },
           },
         },
       },
@@ -101,6 +103,7 @@ export class CloudNativePg extends pulumi.ComponentResource {
       `${name}-barman-cloud`,
       {
         chart: charts.barmanCloudPlugin,
+        source: args.chartSource,
         releaseName: "barman-cloud",
         namespace: args.namespace,
         values: {

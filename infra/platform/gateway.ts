@@ -5,7 +5,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { HardenedNamespace } from "../lib/namespace";
 import { charts } from "../versions";
-import { chartSource, pinnedRelease } from "./chart";
+import { pinnedRelease } from "./chart";
+import type { ChartSource } from "./chart-archive";
 import { ANYWHERE, allow, namespacePeer, tcp } from "./network";
 import { sizing } from "./values";
 
@@ -19,6 +20,8 @@ const NGF_METRICS_PORT = 9113;
 
 export interface GatewayApiCrdsArgs {
   readonly provider: k8s.Provider;
+  /** Where charts come from (settings `charts.source`). */
+  readonly chartSource: ChartSource;
   readonly namespace: string;
   readonly monitoringNamespace: string;
   readonly dependsOn?: pulumi.Resource[];
@@ -27,7 +30,7 @@ export interface GatewayApiCrdsArgs {
 /** The gateway namespace and the Gateway API CRDs; cert-manager needs the CRDs before it starts. */
 export class GatewayApiCrds extends pulumi.ComponentResource {
   readonly namespace: HardenedNamespace;
-  readonly crds: k8s.helm.v4.Chart;
+  readonly crds: k8s.helm.v3.Release;
 
   constructor(name: string, args: GatewayApiCrdsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mcp-registry:platform:GatewayApiCrds", name, {}, opts);
@@ -44,13 +47,14 @@ export class GatewayApiCrds extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: args.dependsOn },
     );
-    // helm.v4.Chart here, unlike the operator charts: a CRD-only chart has no hooks, and its upstream asks for
-    // `helm template | kubectl apply --server-side` because the CRDs are too large for a Helm release.
-    this.crds = new k8s.helm.v4.Chart(
+    // A pinned Release like every other chart (infra/platform/chart.ts): the CRDs are the chart's templates, so a
+    // chart bump upgrades them with the release.
+    this.crds = pinnedRelease(
       `${name}-crds`,
       {
-        ...chartSource(charts.gatewayApiCrds),
-        version: charts.gatewayApiCrds.version,
+        chart: charts.gatewayApiCrds,
+        source: args.chartSource,
+        releaseName: "gateway-api-crds",
         namespace: args.namespace,
         values: {
           crds: { gatewayAPI: { enabled: true, channel: "standard" }, envoyGateway: { enabled: false } },
@@ -64,6 +68,8 @@ export class GatewayApiCrds extends pulumi.ComponentResource {
 
 export interface PublicGatewayArgs {
   readonly provider: k8s.Provider;
+  /** Where charts come from (settings `charts.source`). */
+  readonly chartSource: ChartSource;
   readonly namespace: string;
   readonly hosts: readonly string[];
   readonly replicas: number;
@@ -134,6 +140,7 @@ export class PublicGateway extends pulumi.ComponentResource {
       `${name}-ngf`,
       {
         chart: charts.nginxGatewayFabric,
+        source: args.chartSource,
         releaseName: NGF_RELEASE,
         namespace: args.namespace,
         values: {

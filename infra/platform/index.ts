@@ -4,6 +4,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { GatewaySettings, MonitoringSettings } from "../settings";
 import { CertManager } from "./cert-manager";
+import type { ChartSource } from "./chart-archive";
 import { CloudNativePg } from "./cnpg";
 import { GatewayApiCrds, PublicGateway, GATEWAY_NAME, HTTP_LISTENER, HTTPS_LISTENER } from "./gateway";
 import { K8up } from "./k8up";
@@ -22,6 +23,8 @@ export const PLATFORM_NAMESPACES = Object.freeze({
 
 export interface PlatformServicesArgs {
   readonly provider: k8s.Provider;
+  /** Where charts come from (settings `charts.source`). */
+  readonly chartSource: ChartSource;
   readonly gateway: Readonly<GatewaySettings>;
   readonly monitoring: Readonly<MonitoringSettings>;
   readonly storageClass: string;
@@ -59,17 +62,25 @@ export class PlatformServices extends pulumi.ComponentResource implements Platfo
     super("mcp-registry:platform:PlatformServices", name, {}, opts);
     const ns = PLATFORM_NAMESPACES;
     const provider = args.provider;
+    const chartSource = args.chartSource;
     const child = { parent: this };
 
     const crds = new GatewayApiCrds(
       `${name}-gateway-api`,
-      { provider, namespace: ns.gateway, monitoringNamespace: ns.monitoring, dependsOn: args.dependsOn },
+      {
+        provider,
+        chartSource,
+        namespace: ns.gateway,
+        monitoringNamespace: ns.monitoring,
+        dependsOn: args.dependsOn,
+      },
       child,
     );
     const monitoring = new Monitoring(
       `${name}-monitoring`,
       {
         provider,
+        chartSource,
         namespace: ns.monitoring,
         nodeExporterNamespace: ns.nodeExporter,
         settings: args.monitoring,
@@ -89,6 +100,7 @@ export class PlatformServices extends pulumi.ComponentResource implements Platfo
       `${name}-cert-manager`,
       {
         provider,
+        chartSource,
         namespace: ns.certManager,
         replicas: args.replicas,
         gateway: args.gateway,
@@ -103,6 +115,7 @@ export class PlatformServices extends pulumi.ComponentResource implements Platfo
       `${name}-gateway`,
       {
         provider,
+        chartSource,
         namespace: ns.gateway,
         hosts: args.gateway.hosts,
         replicas: args.gateway.replicas,
@@ -119,6 +132,7 @@ export class PlatformServices extends pulumi.ComponentResource implements Platfo
       `${name}-cnpg`,
       {
         provider,
+        chartSource,
         namespace: ns.cnpg,
         replicas: args.replicas,
         monitoring: monitoringRef,
@@ -130,6 +144,7 @@ export class PlatformServices extends pulumi.ComponentResource implements Platfo
       `${name}-k8up`,
       {
         provider,
+        chartSource,
         namespace: ns.k8up,
         monitoring: monitoringRef,
         dependsOn: [...args.dependsOn, ...monitoring.ready],

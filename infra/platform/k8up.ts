@@ -4,12 +4,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { HardenedNamespace } from "../lib/namespace";
 import { charts } from "../versions";
 import { pinnedRelease } from "./chart";
+import type { ChartSource } from "./chart-archive";
 import { containerSecurity, podSecurity, sizing } from "./values";
 
 const METRICS_PORT = 8080;
 
 export interface K8upArgs {
   readonly provider: k8s.Provider;
+  /** Where charts come from (settings `charts.source`). */
+  readonly chartSource: ChartSource;
   readonly namespace: string;
   readonly monitoring: {
     readonly namespace: string;
@@ -44,6 +47,7 @@ export class K8up extends pulumi.ComponentResource {
       `${name}-operator`,
       {
         chart: charts.k8up,
+        source: args.chartSource,
         releaseName: "k8up",
         namespace: args.namespace,
         values: {
@@ -55,6 +59,8 @@ export class K8up extends pulumi.ComponentResource {
             skipWithoutAnnotation: true,
           },
           resources: sizing({ cpu: "20m", memory: "128Mi", memoryLimit: "256Mi" }),
+          // The post-install/upgrade/delete cleanup hook Job (the K8up image itself since chart 4.8.6).
+          cleanup: { resources: sizing({ cpu: "10m", memory: "32Mi", memoryLimit: "64Mi" }) },
           podSecurityContext: podSecurity(),
           securityContext: containerSecurity(),
           metrics: {

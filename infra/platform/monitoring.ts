@@ -7,8 +7,9 @@ import { HardenedNamespace } from "../lib/namespace";
 import type { MonitoringSettings } from "../settings";
 import { charts } from "../versions";
 import { pinnedRelease } from "./chart";
+import type { ChartSource } from "./chart-archive";
 import { ANYWHERE, allow, namespacePeer, tcp } from "./network";
-import { sizing } from "./values";
+import { containerSecurity, sizing } from "./values";
 
 export const MONITORING_RELEASE = "kube-prometheus-stack";
 /** Labels our ServiceMonitor/PodMonitor/PrometheusRule objects carry; the chart's own carry the same. */
@@ -23,6 +24,8 @@ const OPERATOR_WEBHOOK_PORT = 10250;
 
 export interface MonitoringArgs {
   readonly provider: k8s.Provider;
+  /** Where charts come from (settings `charts.source`). */
+  readonly chartSource: ChartSource;
   readonly namespace: string;
   /** node-exporter's own namespace: it alone needs host access. */
   readonly nodeExporterNamespace: string;
@@ -148,6 +151,7 @@ export class Monitoring extends pulumi.ComponentResource {
       `${name}-release`,
       {
         chart: charts.kubePrometheusStack,
+        source: args.chartSource,
         releaseName: MONITORING_RELEASE,
         namespace: args.namespace,
         timeoutSeconds: 900,
@@ -160,7 +164,14 @@ export class Monitoring extends pulumi.ComponentResource {
           kubeProxy: { enabled: false },
           prometheusOperator: {
             resources: sizing({ cpu: "50m", memory: "128Mi", memoryLimit: "256Mi" }),
-            admissionWebhooks: { enabled: true, patch: { enabled: true } },
+            // The certgen hook Jobs (create, patch) that give the admission webhook its certificate.
+            admissionWebhooks: {
+              enabled: true,
+              patch: {
+                enabled: true,
+                resources: sizing({ cpu: "10m", memory: "32Mi", memoryLimit: "64Mi" }),
+              },
+            },
           },
           prometheus: {
             prometheusSpec: {
@@ -194,9 +205,14 @@ export class Monitoring extends pulumi.ComponentResource {
             replicas: 1,
             admin: { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" },
             resources: sizing({ cpu: "50m", memory: "256Mi", memoryLimit: "512Mi" }),
+            // Grafana writes only to /var/lib/grafana, an emptyDir while persistence is off.
+            containerSecurityContext: containerSecurity(),
             persistence: { enabled: false },
             testFramework: { enabled: false },
             sidecar: {
+              resources: sizing({ cpu: "10m", memory: "64Mi", memoryLimit: "128Mi" }),
+              // The dashboard and datasource sidecars write only to their mounted emptyDir folders.
+              securityContext: containerSecurity(),
               dashboards: {
                 enabled: true,
                 label: Object.keys(DASHBOARD_LABELS)[0],
@@ -217,6 +233,9 @@ export class Monitoring extends pulumi.ComponentResource {
           "prometheus-node-exporter": {
             namespaceOverride: args.nodeExporterNamespace,
             resources: sizing({ cpu: "20m", memory: "32Mi", memoryLimit: "64Mi" }),
+            // Host namespaces and host paths are what it is for (the privileged monitoring-node namespace); within
+            // that it still runs non-root, read-only, without capabilities or privilege escalation.
+            containerSecurityContext: containerSecurity(),
           },
         },
       },

@@ -3,11 +3,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as prettier from "prettier";
+import { toolchainDir } from "../../test/cluster/control-plane";
+import { chartSubjects } from "../../test/charts/evaluate";
+import { chartStack, installed } from "../../test/charts/stack";
 import { runProgram, stackNames, type StackName } from "../../test/support/program";
 import { exemptions } from "../exemptions";
 import { evaluateStack, type PackConfig, type StackResource } from "../src/evaluate";
-import { policySubjects } from "../src/policies";
-import { renderReport, type StackResult } from "../src/report";
+import { CHART_SUBJECTS, chartPolicies, policySubjects } from "../src/policies";
+import { renderReport, type ChartResult, type StackResult } from "../src/report";
 
 export const packDir = path.resolve(__dirname, "..");
 export const reportPath = path.join(packDir, "REPORT.md");
@@ -27,9 +30,28 @@ export async function capturedResources(stack: StackName): Promise<StackResource
   }));
 }
 
-/** Renders the report from already captured resources (the tests reuse their program runs). */
+/** Each stack's charts rendered (test/charts) and judged by the chart-scope policies. */
+export async function chartResults(helm: string): Promise<Record<StackName, ChartResult>> {
+  const results = {} as Record<StackName, ChartResult>;
+  for (const stack of stackNames) {
+    const chart = await chartStack(stack, helm);
+    const objectsByRelease: Record<string, number> = {};
+    for (const r of installed(chart.rendered))
+      objectsByRelease[r.release] = (objectsByRelease[r.release] ?? 0) + 1;
+    results[stack] = {
+      stack,
+      resourceCount: installed(chart.rendered).length,
+      objectsByRelease,
+      outcomes: evaluateStack(chartSubjects(chart), packConfigOf(stack), chartPolicies),
+    };
+  }
+  return results;
+}
+
+/** Renders the report from already captured resources and chart results (the tests reuse their runs). */
 export async function renderFor(
   resources: Readonly<Record<StackName, readonly StackResource[]>>,
+  charts: Readonly<Record<StackName, ChartResult>>,
 ): Promise<string> {
   const pkg = JSON.parse(fs.readFileSync(path.join(packDir, "package.json"), "utf8")) as { version: string };
   const stacks: StackResult[] = stackNames.map((stack) => ({
@@ -42,6 +64,7 @@ export async function renderFor(
     packVersion: pkg.version,
     subjects: policySubjects,
     stacks,
+    charts: { subjects: CHART_SUBJECTS, stacks: stackNames.map((stack) => charts[stack]) },
     exemptions,
   });
   // Formatted as `prettier --check` (npm run lint) expects, with the repository's prettier settings.
@@ -52,5 +75,6 @@ export async function renderFor(
 export async function buildReport(): Promise<string> {
   const resources = {} as Record<StackName, StackResource[]>;
   for (const stack of stackNames) resources[stack] = await capturedResources(stack);
-  return renderFor(resources);
+  const helm = `${toolchainDir()}/helm`;
+  return renderFor(resources, await chartResults(helm));
 }

@@ -37,7 +37,9 @@ export const DEFAULT_ALLOWED_REGISTRIES: readonly string[] = [
   "quay.io/prometheus/", // Prometheus, Alertmanager, node-exporter
   "quay.io/prometheus-operator/", // Prometheus operator and config reloader
   "registry.k8s.io/kube-state-metrics/",
-  "registry.k8s.io/ingress-nginx/kube-webhook-certgen", // kube-prometheus-stack admission webhook jobs
+  // kube-prometheus-stack admission webhook certificate Jobs: the pinned chart (81.x) moved its default from
+  // registry.k8s.io/ingress-nginx (retired with ingress-nginx) to this maintainer-built image.
+  "ghcr.io/jkroepke/kube-webhook-certgen",
   "docker.io/grafana/", // Grafana
   "quay.io/kiwigrid/", // Grafana's dashboard sidecar
   "quay.io/minio/", // MinIO (local backups)
@@ -252,8 +254,10 @@ export const helmChartsPinned = resourcePolicy({
   name: "images-helm-chart-pinned",
   description:
     "Every Helm chart is pinned to an exact version from an HTTPS or OCI repository, so the images and " +
-    "manifests it renders cannot change without a reviewed diff. Local chart directories are exempt from the " +
-    "version rule (they are versioned with this repository).",
+    "manifests it renders cannot change without a reviewed diff. A local chart archive (the air-gapped " +
+    "`directory` chart source) needs the exact version too, and its file name must carry that version (the " +
+    "program also checks the archive's Chart.yaml); local chart directories are exempt from the version rule " +
+    "(they are versioned with this repository).",
   severity: "medium",
   category: "security",
   remediationSteps:
@@ -262,8 +266,15 @@ export const helmChartsPinned = resourcePolicy({
   appliesTo: HELM_TYPES,
   validate: ({ resource, report }) => {
     const chart = strAt(resource.props, "chart") ?? "";
-    if (chart.startsWith(".") || chart.startsWith("/")) return;
     const version = strAt(resource.props, "version");
+    if (chart.startsWith(".") || chart.startsWith("/")) {
+      if (!chart.endsWith(".tgz")) return;
+      if (version === undefined || !EXACT_VERSION.test(version))
+        report(`local chart archive "${chart}" has no exact version`);
+      else if (!chart.endsWith(`-${version}.tgz`))
+        report(`local chart archive "${chart}" is not the pinned version ${version}`);
+      return;
+    }
     if (version === undefined || version === "") report(`chart "${chart}" has no version`);
     else if (!EXACT_VERSION.test(version))
       report(`chart "${chart}" version "${version}" is not an exact version`);

@@ -7,10 +7,14 @@ import { list, listAt, num, rec, str, strAt, walk } from "./core/values";
 const EXPOSED = new Set(["LoadBalancer", "NodePort"]);
 export const GRPC_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:GRPCRoute";
 
-/** The chart's name without repository or OCI path (`oci://ghcr.io/nginx/charts/x` → `x`). */
+/**
+ * The chart's name without repository, OCI path or archive file name (`oci://ghcr.io/nginx/charts/x` → `x`,
+ * `/srv/charts/x-2.2.2.tgz` → `x`, as the air-gapped `directory` chart source names charts).
+ */
 export function chartName(props: Subject["props"]): string {
   const chart = strAt(props, "chart") ?? "";
-  return chart.split("/").pop() ?? chart;
+  const last = chart.split("/").pop() ?? chart;
+  return last.replace(/-v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]*)?\.tgz$/, "");
 }
 
 export const serviceTypes = resourcePolicy({

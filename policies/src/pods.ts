@@ -1,9 +1,14 @@
 // Pods: Pod Security Standards baseline and restricted, plus read-only root, resources, probes, no SA token and
 // no secrets in plain env. Applies to Pods and to the pod templates of every workload kind.
 import {
+  K8S,
   LONG_RUNNING_TYPES,
   WORKLOAD_TYPES,
   annotationsOf,
+  labelsOf,
+  metadataName,
+  namespaceOf,
+  objectRef,
   containersOf,
   describeContainer,
   podSpecOf,
@@ -12,6 +17,7 @@ import {
 } from "./core/kubernetes";
 import {
   resourcePolicy,
+  stackPolicy,
   type Category,
   type ConfigFields,
   type Control,
@@ -508,6 +514,59 @@ export const noSecretsInEnv = podPolicy({
   },
 });
 
+const PSA_ENFORCE = "pod-security.kubernetes.io/enforce";
+const PSA_REASON = "mcp-registry.io/pod-security-reason";
+
+export const namespacePodSecurity = stackPolicy({
+  name: "pods-namespace-pod-security",
+  description:
+    "Every workload runs in a Namespace the stack creates with a Pod Security Admission level " +
+    `(\`${PSA_ENFORCE}\`: baseline or restricted), or privileged with the reason in the annotation ` +
+    `\`${PSA_REASON}\`. Covers the program's workloads and the ones its Helm charts render (test/charts), so a ` +
+    "chart that moves a pod into an unmanaged namespace (a namespaceOverride, a hard-coded namespace) is caught.",
+  severity: "high",
+  category: "security",
+  remediationSteps:
+    "Create the namespace with HardenedNamespace (infra/lib/namespace.ts) and the lowest PSA level its pods " +
+    "need, and point the workload (or the chart's namespace values) at it.",
+  controls: [
+    { source: "PSS baseline", id: "Pod Security Admission namespace labels" },
+    { source: "Project baseline", id: "Every namespace declares its PSA level" },
+  ],
+  appliesTo: WORKLOAD_TYPES,
+  validate: ({ resources, report }) => {
+    const levels = new Map<string, { level: string | undefined; reason: string | undefined }>();
+    for (const ns of resources.filter((r) => r.type === K8S.namespace)) {
+      const annotations = annotationsOf(recAt(ns.props, "metadata"));
+      const labels = labelsOf(recAt(ns.props, "metadata"));
+      levels.set(metadataName(ns.props) ?? ns.name, {
+        level: labels[PSA_ENFORCE],
+        reason: annotations[PSA_REASON],
+      });
+    }
+    for (const workload of resources.filter((r) => WORKLOAD_TYPES.includes(r.type))) {
+      const namespace = namespaceOf(workload.props);
+      const ref = objectRef(workload.props, workload.name);
+      const found = levels.get(namespace);
+      if (found === undefined) {
+        report(
+          `${ref} runs in namespace "${namespace || "(default)"}", which the stack does not create`,
+          workload,
+        );
+      } else if (found.level === undefined) {
+        report(`${ref} runs in namespace ${namespace}, which sets no ${PSA_ENFORCE} level`, workload);
+      } else if (found.level === "privileged" && (found.reason ?? "").trim() === "") {
+        report(
+          `${ref} runs in the privileged namespace ${namespace}, which gives no ${PSA_REASON}`,
+          workload,
+        );
+      } else if (!["baseline", "restricted", "privileged"].includes(found.level)) {
+        report(`namespace ${namespace} of ${ref} sets the unknown PSA level "${found.level}"`, workload);
+      }
+    }
+  },
+});
+
 export const podPolicies = [
   hostNamespaces,
   privileged,
@@ -523,4 +582,5 @@ export const podPolicies = [
   probes,
   serviceAccountToken,
   noSecretsInEnv,
+  namespacePodSecurity,
 ];

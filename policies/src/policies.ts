@@ -25,3 +25,15 @@ export const policySubjects: readonly {
 ];
 
 export const policies: readonly PackPolicy[] = policySubjects.flatMap((s) => s.policies);
+
+/**
+ * Subjects whose policies also judge every object the program's Helm charts render (test/charts renders them with
+ * the real charts and the program's values, in CI and for REPORT.md). The other subjects look at resources only the
+ * program itself creates (GKE, buckets, backups) or at cross-resource wiring the program owns (PDBs and
+ * NetworkPolicies per Deployment); chart workloads get those through their chart values.
+ */
+export const CHART_SUBJECTS: readonly string[] = ["Images", "Pods"];
+
+export const chartPolicies: readonly PackPolicy[] = policySubjects
+  .filter((s) => CHART_SUBJECTS.includes(s.subject))
+  .flatMap((s) => s.policies);

@@ -1,7 +1,7 @@
 // Renders REPORT.md, the auditors' view of the pack: every policy with its controls, enforcement per stack and
 // its result on each stack's resources, and every exemption. Pure: the caller supplies the evaluated stacks.
 import type { EnforcementLevel } from "@pulumi/policy";
-import type { Exemption } from "./core/exemption";
+import { namesOf, type Exemption } from "./core/exemption";
 import type { PackPolicy } from "./core/policy";
 import type { PolicyOutcome } from "./evaluate";
 
@@ -11,11 +11,19 @@ export interface StackResult {
   readonly outcomes: readonly PolicyOutcome[];
 }
 
+/** What the stack's Helm charts render, judged by the chart-scope policies (test/charts). */
+export interface ChartResult extends StackResult {
+  /** Rendered objects per Helm release name. */
+  readonly objectsByRelease: Readonly<Record<string, number>>;
+}
+
 export interface ReportInput {
   readonly packName: string;
   readonly packVersion: string;
   readonly subjects: readonly { readonly subject: string; readonly policies: readonly PackPolicy[] }[];
   readonly stacks: readonly StackResult[];
+  /** Subjects whose policies also judge chart-rendered objects, and their results per stack (same order). */
+  readonly charts: { readonly subjects: readonly string[]; readonly stacks: readonly ChartResult[] };
   readonly exemptions: readonly Exemption[];
 }
 
@@ -58,8 +66,9 @@ export function renderReport(input: ReportInput): string {
     "",
     "A result counts the stack's resources each policy inspects: **PASS** n/m (n of m passed), **FAIL** n of m",
     "(n violate it), n/a (no resource in scope, or not required in that environment). Helm charts are single",
-    "resources under mocks, so pod-level rules see only the workloads the program creates itself; chart values",
-    "are checked where a rule can read them (images, service types, pinned versions).",
+    "resources under mocks (and under `pulumi preview`), so these rules see chart values where they can read them",
+    "(images, service types, pinned versions); what the charts render is judged in the section",
+    "[Chart-rendered objects](#chart-rendered-objects).",
     "",
     "## Summary",
     "",
@@ -88,6 +97,50 @@ export function renderReport(input: ReportInput): string {
       push(`| [${policy.name}](#${policy.name}) | ${policy.severity} | ${cells.join(" | ")} |`);
     }
   }
+
+  const chartPolicies = input.subjects
+    .filter((s) => input.charts.subjects.includes(s.subject))
+    .flatMap((s) => s.policies);
+  push(
+    "",
+    "## Chart-rendered objects",
+    "",
+    "Every Helm release of each stack rendered with `helm template`, the pinned chart archive and the program's",
+    "values, release name and namespace (test/charts, run by `npm test` in CI), hooks included and `helm test`",
+    `hooks left out, judged by the ${input.charts.subjects.join(" and ")} policies. Objects are named`,
+    "`<release>:<Kind>:<namespace>/<name>`.",
+    "",
+    "| stack | objects | by release | pass | fail (mandatory) | fail (advisory) | exempted findings |",
+    "|---|---:|---|---:|---:|---:|---:|",
+  );
+  for (const chart of input.charts.stacks) {
+    const active = chart.outcomes.filter((o) => o.enforcementLevel !== "disabled");
+    const releases = Object.entries(chart.objectsByRelease)
+      .map(([release, n]) => `${release} ${n}`)
+      .join(", ");
+    push(
+      `| ${chart.stack} | ${chart.resourceCount} | ${releases} | ${active.filter((o) => o.failed === 0 && o.checked > 0).length} | ${active.filter((o) => o.failed > 0 && o.enforcementLevel !== "advisory").length} | ${active.filter((o) => o.failed > 0 && o.enforcementLevel === "advisory").length} | ${active.reduce((n, o) => n + o.findings.filter((f) => f.exempted).length, 0)} |`,
+    );
+  }
+  push("", `| policy | ${input.charts.stacks.map((s) => s.stack).join(" | ")} |`);
+  push(`|---|${input.charts.stacks.map(() => "---").join("|")}|`);
+  for (const policy of chartPolicies) {
+    const cells = input.charts.stacks.map(
+      (s) => `${verdict(outcome(s, policy.name))} (${level(outcome(s, policy.name))})`,
+    );
+    push(`| [${policy.name}](#${policy.name}) | ${cells.join(" | ")} |`);
+  }
+  const chartFindings = input.charts.stacks.flatMap((chart) =>
+    chart.outcomes.flatMap((o) =>
+      o.findings
+        .filter((f) => !f.exempted)
+        .map(
+          (f) =>
+            `- ${chart.stack}, ${f.level}: ${o.policy}: ${cell(f.message)} (\`${f.urn?.split("::").pop() ?? ""}\`)`,
+        ),
+    ),
+  );
+  if (chartFindings.length > 0) push("", ...chartFindings);
 
   push("", "## Policies");
   for (const { subject, policies } of input.subjects) {
@@ -135,22 +188,25 @@ export function renderReport(input: ReportInput): string {
     push("No exemptions are granted: every finding above is enforced at its policy's level.");
   } else {
     push(
-      "Each exemption lets one resource break one policy; its findings are still reported, as advisory, quoting it.",
+      "Each exemption lets one resource (or a listed set) break one policy; its findings, in the program's resources or",
+      "in chart-rendered objects, are still reported, as advisory, quoting it.",
       "",
       "| id | policy | resource | reason | approved by | approved on | expires | findings covered |",
       "|---|---|---|---|---|---|---|---|",
     );
     for (const e of input.exemptions) {
       const covered = input.stacks
-        .map((s) => {
-          const count = (outcome(s, e.policy)?.findings ?? []).filter(
-            (f) => f.exempted && f.message.startsWith(`exempted by ${e.id} `),
-          ).length;
+        .map((s, i) => {
+          const chart = input.charts.stacks[i];
+          const count = [
+            ...(outcome(s, e.policy)?.findings ?? []),
+            ...(chart === undefined ? [] : (outcome(chart, e.policy)?.findings ?? [])),
+          ].filter((f) => f.exempted && f.message.startsWith(`exempted by ${e.id} `)).length;
           return `${s.stack} ${count}`;
         })
         .join(", ");
       push(
-        `| ${e.id} | ${e.policy} | \`${e.resourceType}\` ${cell(e.resourceName)} | ${cell(e.reason)} | ${cell(e.approvedBy)} | ${e.approvedOn} | ${e.expiresOn ?? "—"} | ${covered} |`,
+        `| ${e.id} | ${e.policy} | \`${e.resourceType}\` ${cell(namesOf(e).join(", "))} | ${cell(e.reason)} | ${cell(e.approvedBy)} | ${e.approvedOn} | ${e.expiresOn ?? "—"} | ${covered} |`,
       );
     }
   }

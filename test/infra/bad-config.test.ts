@@ -1,5 +1,16 @@
 import { strict as assert } from "node:assert";
-import { loadProgramError, stackConfig, type ConfigOverrides, type StackName } from "../support/program";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { archivePath } from "../../infra/platform/chart-archive";
+import { charts as pinned } from "../../infra/versions";
+import {
+  loadProgramError,
+  repoRoot,
+  stackConfig,
+  type ConfigOverrides,
+  type StackName,
+} from "../support/program";
 
 /** The stack file's value of a structured key, changed by `edit`, as Pulumi would deliver it (JSON). */
 function edited(
@@ -42,6 +53,53 @@ describe("infra: bad configuration fails before any resource, naming the key", f
     assert.equal(
       await loadProgramError("staging", overrides),
       message("mcp-registry:cluster.nodeZones[0]: zone 'us-east1-b' is not in region europe-west1"),
+    );
+  });
+
+  it("an air-gapped chart folder that is missing, or holds another version than the pin", async () => {
+    const charts = (source: unknown) => ({ "mcp-registry:charts": JSON.stringify({ source }) });
+    const nowhere = path.join(os.tmpdir(), "no-such-chart-folder");
+    assert.equal(
+      await loadProgramError("local", charts({ kind: "directory", path: nowhere })),
+      message(`mcp-registry:charts.source.path: folder ${nowhere} does not exist`),
+    );
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), "charts-"));
+    const all = Object.values(pinned);
+    try {
+      // Every archive present except K8up, which is another version under the pinned version's file name.
+      const shared = path.resolve(repoRoot, "..", "shared", "charts");
+      for (const chart of all) {
+        const source =
+          chart.chart === "k8up" ? path.join(shared, "cert-manager-v1.21.1.tgz") : archivePath(shared, chart);
+        if (fs.existsSync(source)) fs.copyFileSync(source, archivePath(folder, chart));
+      }
+      const problems = all.map((chart) => archivePath(folder, chart)).filter((f) => !fs.existsSync(f));
+      if (problems.length > 0) return; // ../shared/charts is absent here; the pins test says so
+      assert.equal(
+        await loadProgramError("local", charts({ kind: "directory", path: folder })),
+        message(
+          `mcp-registry:charts.source.path: ${archivePath(folder, pinned.k8up)} holds cert-manager v1.21.1, but k8up ${pinned.k8up.version} is pinned`,
+        ),
+      );
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it("a chart source of an unknown kind, or an OCI mirror that is not an oci:// URL", async () => {
+    const charts = (source: unknown) => ({ "mcp-registry:charts": JSON.stringify({ source }) });
+    assert.equal(
+      await loadProgramError("staging", charts({ kind: "s3" })),
+      message("mcp-registry:charts.source.kind: kind must be one of repository, directory, oci"),
+    );
+    assert.equal(
+      await loadProgramError(
+        "staging",
+        charts({ kind: "oci", baseUrl: "https://mirror.example.com/charts" }),
+      ),
+      message(
+        "mcp-registry:charts.source.baseUrl: must be an oci:// URL such as oci://europe-west1-docker.pkg.dev/<project>/charts",
+      ),
     );
   });
 

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import * as k8s from "@pulumi/kubernetes";
-import { chartSource } from "../../infra/platform/chart";
+import { chartReference } from "../../infra/platform/chart-archive";
 import { allow, namespacePeer, tcp } from "../../infra/platform/network";
 import { containerSecurity, podDisruptionBudget, podSecurity, sizing } from "../../infra/platform/values";
 import { capture } from "./capture";
@@ -9,20 +9,23 @@ import { object, stackRun } from "./runs";
 describe("infra: platform builders", function () {
   this.timeout(60_000);
 
-  it("points OCI charts at the registry path and HTTPS charts at their repository", () => {
-    assert.deepEqual(
-      chartSource({ chart: "nginx-gateway-fabric", repo: "oci://ghcr.io/nginx/charts", version: "2.2.2" }),
-      {
-        chart: "oci://ghcr.io/nginx/charts/nginx-gateway-fabric",
-      },
-    );
-    assert.deepEqual(
-      chartSource({ chart: "k8up", repo: "https://k8up-io.github.io/k8up", version: "4.8.5" }),
-      {
-        chart: "k8up",
-        repositoryOpts: { repo: "https://k8up-io.github.io/k8up" },
-      },
-    );
+  it("points charts at their repository, a folder of archives, or an OCI mirror (charts.source)", () => {
+    const ngf = { chart: "nginx-gateway-fabric", repo: "oci://ghcr.io/nginx/charts", version: "2.2.2" };
+    const k8up = { chart: "k8up", repo: "https://k8up-io.github.io/k8up", version: "4.8.7" };
+    const repository = { kind: "repository" } as const;
+    assert.deepEqual(chartReference(ngf, repository), {
+      chart: "oci://ghcr.io/nginx/charts/nginx-gateway-fabric",
+    });
+    assert.deepEqual(chartReference(k8up, repository), {
+      chart: "k8up",
+      repositoryOpts: { repo: "https://k8up-io.github.io/k8up" },
+    });
+    assert.deepEqual(chartReference(k8up, { kind: "directory", path: "/srv/charts" }), {
+      chart: "/srv/charts/k8up-4.8.7.tgz",
+    });
+    assert.deepEqual(chartReference(ngf, { kind: "oci", baseUrl: "oci://mirror.example.com/charts/" }), {
+      chart: "oci://mirror.example.com/charts/nginx-gateway-fabric",
+    });
   });
 
   it("hardens chart workloads: restricted security contexts, requests with a memory limit, PDB only when replicated", () => {

@@ -228,7 +228,7 @@ describe("infra: platform services", function () {
         assert.equal(certManager.atomic, true);
         const cm = certManager.values;
         assert.equal(cm.replicaCount, replicas);
-        assert.equal(cm.config.enableGatewayAPI, true);
+        assert.deepEqual(cm.config.gatewayAPI, { enabled: true });
         assert.deepEqual(cm.prometheus.servicemonitor.labels, { release: "kube-prometheus-stack" });
         for (const part of [cm, cm.webhook, cm.cainjector]) {
           assert.equal(part.containerSecurityContext.readOnlyRootFilesystem, true);

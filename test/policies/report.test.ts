@@ -1,17 +1,21 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { renderFor, reportPath } from "../../policies/scripts/report-data";
+import * as path from "node:path";
+import { chartResults, renderFor, reportPath } from "../../policies/scripts/report-data";
+import { requireSharedCharts, requireToolchain } from "../charts/fixtures";
 import type { StackResource } from "../../policies/src/evaluate";
 import { stackNames, type StackName } from "../support/program";
 import { stackResources } from "./support";
 
 describe("policy report (policies/REPORT.md)", function () {
-  this.timeout(180_000);
+  this.timeout(900_000);
 
-  it("is up to date with the policies, their config, the exemptions and the program", async () => {
+  it("is up to date with the policies, their config, the exemptions, the program and its charts", async function () {
+    requireSharedCharts(this);
+    const helm = path.join(requireToolchain(this), "helm");
     const resources = {} as Record<StackName, StackResource[]>;
     for (const stack of stackNames) resources[stack] = await stackResources(stack);
-    const expected = await renderFor(resources);
+    const expected = await renderFor(resources, await chartResults(helm));
     const committed = fs.existsSync(reportPath) ? fs.readFileSync(reportPath, "utf8") : "";
     if (committed !== expected) {
       const a = committed.split("\n");
@@ -26,7 +30,9 @@ describe("policy report (policies/REPORT.md)", function () {
 
   it("shows every policy's controls, enforcement per stack and results, and every exemption with its reason", async () => {
     const text = fs.readFileSync(reportPath, "utf8");
-    assert.match(text, /^\| local +\| +\d+ \| +46 \|/m);
+    assert.match(text, /^\| local +\| +\d+ \| +47 \|/m);
+    assert.match(text, /^## Chart-rendered objects$/m);
+    assert.match(text, /^\| production +\| +\d+ \| [^|]*kube-prometheus-stack \d+[^|]*\| +\d+ \| +0 \|/m);
     assert.match(
       text,
       /#### pods-run-as-non-root\n\n.+\n\n- \*\*Severity:\*\* high; \*\*category:\*\* security/,

@@ -161,6 +161,15 @@ describe("scripts", () => {
       }
     });
 
+    it("says so when the first stack selection rewrote the stack file, and leaves it at that", () => {
+      const sandbox = makeSandbox([...allTools, "git"]);
+      const result = sandbox.run("local-up.sh", [], { STUB_EXIT_git_diff: "1" });
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stdout, /Pulumi rewrote stacks\/Pulumi\.local\.yaml on this machine/);
+      const quiet = makeSandbox([...allTools, "git"]).run("local-up.sh", []);
+      assert.doesNotMatch(quiet.stdout, /rewrote/);
+    });
+
     it("stops when Minikube fails to start and runs no pulumi up", () => {
       const sandbox = makeSandbox(allTools);
       const result = sandbox.run("local-up.sh", [], {
@@ -190,6 +199,20 @@ describe("scripts", () => {
           "--diff",
         ],
       ]);
+    });
+
+    it("stops before Pulumi with a clear message when the local stack's Minikube is not running", () => {
+      const sandbox = makeSandbox(allTools);
+      const result = sandbox.run("preview.sh", ["local"], {
+        STUB_EXIT_minikube_status: "7",
+        MINIKUBE_PROFILE: "mcp",
+      });
+      assert.equal(result.status, 1);
+      assert.match(
+        result.stderr,
+        /Minikube profile 'mcp' is not running; start it with scripts\/local-up\.sh/,
+      );
+      assert.deepEqual(sandbox.calls(), [["minikube", "status", "--profile", "mcp"]]);
     });
 
     it("refuses a missing or unknown stack name without calling pulumi", () => {

@@ -1,5 +1,5 @@
-// Lookup and validation of the reviewed exemptions allowlist (policies/exemptions.ts).
-import { exemptions } from "../../exemptions";
+// The shape, validation and lookup of reviewed exemptions. The allowlist itself (policies/exemptions.ts) depends on
+// this module for its types; this module never imports the list (policy.ts hands it in).
 
 export interface Exemption {
   /** Stable identifier, quoted in the violation message and the report (EX-001, EX-002, ...). */
@@ -8,8 +8,12 @@ export interface Exemption {
   readonly policy: string;
   /** Pulumi type token of the exempted resource, e.g. `kubernetes:apps/v1:DaemonSet`. */
   readonly resourceType: string;
-  /** Pulumi logical name of the exempted resource (the first argument of its constructor). */
-  readonly resourceName: string;
+  /**
+   * Pulumi logical name of the exempted resource (the first argument of its constructor), or for an object a Helm
+   * chart renders, `<release>:<Kind>:<namespace>/<name>` (test/charts/render.ts). A list exempts each one named,
+   * for the same reason.
+   */
+  readonly resourceName: string | readonly string[];
   /** Why the exception is needed and what compensates for it. */
   readonly reason: string;
   readonly approvedBy: string;
@@ -27,11 +31,14 @@ export function validateExemptions(list: readonly Exemption[]): void {
   const ids = new Set<string>();
   list.forEach((exemption, i) => {
     const where = `exemptions[${i}]${exemption.id ? ` (${exemption.id})` : ""}`;
-    for (const field of ["id", "policy", "resourceType", "resourceName", "reason", "approvedBy"] as const) {
+    for (const field of ["id", "policy", "resourceType", "reason", "approvedBy"] as const) {
       if (typeof exemption[field] !== "string" || exemption[field].trim() === "") {
         problems.push(`${where}.${field}: is required`);
       }
     }
+    const names = namesOf(exemption);
+    if (names.length === 0 || names.some((n) => typeof n !== "string" || n.trim() === ""))
+      problems.push(`${where}.resourceName: is required (a name, or a list of names none of them empty)`);
     if (!DATE.test(exemption.approvedOn)) problems.push(`${where}.approvedOn: must be YYYY-MM-DD`);
     if (exemption.expiresOn !== undefined && !DATE.test(exemption.expiresOn)) {
       problems.push(`${where}.expiresOn: must be YYYY-MM-DD`);
@@ -42,10 +49,9 @@ export function validateExemptions(list: readonly Exemption[]): void {
   if (problems.length > 0) throw new Error(`invalid policy exemptions:\n  ${problems.join("\n  ")}`);
 }
 
-validateExemptions(exemptions);
-
-export function allExemptions(): readonly Exemption[] {
-  return exemptions;
+/** The resource names an exemption covers. */
+export function namesOf(exemption: Exemption): readonly string[] {
+  return typeof exemption.resourceName === "string" ? [exemption.resourceName] : exemption.resourceName;
 }
 
 /** The exemption covering this policy and resource, if any (expired ones included; see `isExpired`). */
@@ -53,10 +59,10 @@ export function exemptionFor(
   policy: string,
   resourceType: string,
   resourceName: string,
-  list: readonly Exemption[] = exemptions,
+  list: readonly Exemption[],
 ): Exemption | undefined {
   return list.find(
-    (e) => e.policy === policy && e.resourceType === resourceType && e.resourceName === resourceName,
+    (e) => e.policy === policy && e.resourceType === resourceType && namesOf(e).includes(resourceName),
   );
 }
 
@@ -76,7 +82,7 @@ export function dispose(
   policy: string,
   resource: { readonly type: string; readonly name: string } | undefined,
   message: string,
-  list: readonly Exemption[] = exemptions,
+  list: readonly Exemption[],
   today?: string,
 ): Disposition {
   const exemption =

@@ -13,8 +13,12 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import type { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
-import { dispose } from "./exemption";
+import { exemptions } from "../../exemptions";
+import { dispose, validateExemptions } from "./exemption";
 import type { Props } from "./values";
+
+// The reviewed allowlist is checked when the pack loads: a malformed entry stops the pack instead of exempting.
+validateExemptions(exemptions);
 
 /** Security rules stay mandatory everywhere; availability rules are advisory on `local`. */
 export type Category = "security" | "availability";
@@ -235,7 +239,7 @@ function deliver(
   subject: Subject | undefined,
   stack: boolean,
 ): void {
-  const disposition = dispose(policyName, subject, message);
+  const disposition = dispose(policyName, subject, message, exemptions);
   if (disposition.exempted) {
     // Exempted findings are still reported, downgraded to advisory, with the reviewed reason: never silent.
     const violation: ViolationWithLevel = {

@@ -1,6 +1,5 @@
 // Narrowing helpers over resource properties: the engine hands policies untyped JSON (behind proxies that
 // throw on values unknown during preview), so every read goes through these instead of `any`.
-
 export type Props = Readonly<Record<string, unknown>>;
 
 export function rec(value: unknown): Props | undefined {
@@ -87,4 +86,52 @@ export function* walk(value: unknown, path = "", key?: string): Generator<Visit>
 
 export function quote(value: string): string {
   return JSON.stringify(value);
+}
+
+/**
+ * The engine's markers for values not known until update (e.g. @pulumi/random results during preview), and the key
+ * that reads behind CrossGuard's proxy: @pulumi/policy 1.21 exports them from proxy.js but keeps them out of its
+ * typings (@internal); test/policies/preview.test.ts checks these copies against the module at run time.
+ */
+export const UNKNOWN_MARKERS: Readonly<Record<string, string>> = Object.freeze({
+  unknownBooleanValue: "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
+  unknownNumberValue: "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
+  unknownStringValue: "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
+  unknownArrayValue: "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
+  unknownAssetValue: "030794c1-ac77-496b-92df-f27374a8bd58",
+  unknownArchiveValue: "e48ece36-62e2-4504-bad9-02848725956a",
+  unknownObjectValue: "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+});
+export const PROXY_TARGET_KEY = "__getSpecialProxyTarget";
+const UNKNOWN_VALUES: ReadonlySet<unknown> = new Set(Object.values(UNKNOWN_MARKERS));
+
+/** The object behind CrossGuard's unknown-checking proxy, where unknown values are plain markers (no throw). */
+function unproxied(value: unknown): unknown {
+  const object = value as Record<string, unknown> | null;
+  if (object === null || typeof object !== "object") return value;
+  return object[PROXY_TARGET_KEY] ?? object;
+}
+
+export function isUnknown(value: unknown): boolean {
+  return UNKNOWN_VALUES.has(value);
+}
+
+/**
+ * The string entries of a map property, split into known and unknown-until-update, reading behind the proxy so an
+ * unknown value (or an unknown whole map) is counted instead of aborting the policy.
+ */
+export function stringEntries(
+  props: Props,
+  key: string,
+): { known: [string, string][]; unknown: string[]; wholeMapUnknown: boolean } {
+  const raw = (unproxied(props) as Record<string, unknown>)[key];
+  if (isUnknown(raw)) return { known: [], unknown: [], wholeMapUnknown: true };
+  const map = rec(unproxied(raw)) ?? {};
+  const known: [string, string][] = [];
+  const unknown: string[] = [];
+  for (const [name, value] of Object.entries(map)) {
+    if (isUnknown(value)) unknown.push(name);
+    else known.push([name, str(value) ?? ""]);
+  }
+  return { known, unknown, wholeMapUnknown: false };
 }
