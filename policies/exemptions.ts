@@ -12,6 +12,20 @@ const NODE_EXPORTER_REASON =
   "(reason on the namespace), non-root, read-only, without capabilities or privilege escalation";
 const CHART_REVIEW = "platform-security (issue 10 review of the rendered charts)";
 
+/** node-exporter's host access, one exemption per PSS rule it needs. */
+function nodeExporterExemption(id: string, policy: string): Exemption {
+  return {
+    id,
+    policy,
+    resourceType: "kubernetes:apps/v1:DaemonSet",
+    resourceName: NODE_EXPORTER,
+    reason: NODE_EXPORTER_REASON,
+    approvedBy: CHART_REVIEW,
+    approvedOn: "2026-12-02",
+    expiresOn: "2027-12-31",
+  };
+}
+
 export const exemptions: readonly Exemption[] = [
   {
     id: "EX-001",
@@ -38,36 +52,9 @@ export const exemptions: readonly Exemption[] = [
     approvedOn: "2026-11-27",
     expiresOn: "2027-05-31",
   },
-  {
-    id: "EX-003",
-    policy: "pods-host-namespaces",
-    resourceType: "kubernetes:apps/v1:DaemonSet",
-    resourceName: NODE_EXPORTER,
-    reason: NODE_EXPORTER_REASON,
-    approvedBy: CHART_REVIEW,
-    approvedOn: "2026-12-02",
-    expiresOn: "2027-12-31",
-  },
-  {
-    id: "EX-004",
-    policy: "pods-no-host-access",
-    resourceType: "kubernetes:apps/v1:DaemonSet",
-    resourceName: NODE_EXPORTER,
-    reason: NODE_EXPORTER_REASON,
-    approvedBy: CHART_REVIEW,
-    approvedOn: "2026-12-02",
-    expiresOn: "2027-12-31",
-  },
-  {
-    id: "EX-005",
-    policy: "pods-restricted-volume-types",
-    resourceType: "kubernetes:apps/v1:DaemonSet",
-    resourceName: NODE_EXPORTER,
-    reason: NODE_EXPORTER_REASON,
-    approvedBy: CHART_REVIEW,
-    approvedOn: "2026-12-02",
-    expiresOn: "2027-12-31",
-  },
+  nodeExporterExemption("EX-003", "pods-host-namespaces"),
+  nodeExporterExemption("EX-004", "pods-no-host-access"),
+  nodeExporterExemption("EX-005", "pods-restricted-volume-types"),
   {
     id: "EX-006",
     policy: "pods-no-service-account-token",
