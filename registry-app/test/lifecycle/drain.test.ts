@@ -50,24 +50,17 @@ function send(
             connectionClose: /close/i.test(String(response.headers.connection ?? "")),
           }),
         );
-        response.on("error", (error: NodeJS.ErrnoException) =>
-          resolve({
-            lane,
-            reused: outgoing.reusedSocket,
-            afterSigterm: sentAfterSigterm,
-            error: error.code ?? error.message,
-          }),
-        );
+        response.on("error", failed);
       },
     );
-    outgoing.on("error", (error: NodeJS.ErrnoException) =>
+    const failed = (error: NodeJS.ErrnoException) =>
       resolve({
         lane,
         reused: outgoing.reusedSocket,
         afterSigterm: sentAfterSigterm,
         error: error.code ?? error.message,
-      }),
-    );
+      });
+    outgoing.on("error", failed);
     outgoing.end(request.body);
   });
 }
