@@ -43,7 +43,7 @@ async function runServe(config: Config, log: Logger, tracing: Tracing | undefine
     log.info({ signal, graceSeconds: config.MCP_REGISTRY_SHUTDOWN_GRACE_SECONDS }, "draining");
     // Whatever happens below, the process is gone by the end of the grace period.
     setTimeout(() => process.exit(0), graceMs + 1_000).unref();
-    void drain(serving.app, serving.startDraining, graceMs, log)
+    void drain(serving, graceMs, log)
       .catch((error: unknown) => log.error({ err: error }, "drain failed"))
       .then(() => runtime.close())
       .then(() => tracing?.shutdown())

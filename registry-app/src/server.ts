@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyServerOptions } from "fastify";
+import type { FastifyServerOptions } from "fastify";
 import { createAuth, type Auth, type AuthDeps } from "./auth";
 import type { Config } from "./config";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./embedded";
@@ -162,27 +162,26 @@ export async function serve(runtime: Runtime, options: BuildOptions): Promise<Se
   return { ...built, address };
 }
 
+/** A drain closes a keep-alive connection that stays idle this long after SIGTERM (or its last response). */
+export const DRAIN_IDLE_GRACE_MS = 2_000;
+
 /**
- * SIGTERM: readiness fails, the listener closes, in-flight requests finish; connections still open
- * when the grace period ends are cut. Resolves once everything is closed.
+ * SIGTERM: readiness fails and the listener closes (new connections are refused, which callers may
+ * always retry elsewhere); in-flight requests finish and every response from now on carries
+ * `Connection: close`, so each client learns before its connection closes; connections idle for
+ * DRAIN_IDLE_GRACE_MS are closed; whatever is still open when the grace period ends is cut.
+ * Resolves once everything is closed.
  */
-export async function drain(
-  app: FastifyInstance,
-  startDraining: () => void,
-  graceMs: number,
-  log: Logger,
-): Promise<void> {
-  startDraining();
-  const forced = setTimeout(
-    () => {
-      log.warn({ graceMs }, "grace period over; closing the remaining connections");
-      app.server.closeAllConnections();
-    },
-    Math.max(0, graceMs - 500),
-  );
-  try {
-    await app.close();
-  } finally {
-    clearTimeout(forced);
+export async function drain(registry: RegistryApp, graceMs: number, log: Logger): Promise<void> {
+  registry.startDraining();
+  const deadlineMs = Math.max(0, graceMs - 500);
+  const clean = await registry.connections.drain(Math.min(DRAIN_IDLE_GRACE_MS, graceMs / 2), deadlineMs);
+  if (!clean) {
+    log.warn(
+      { graceMs, connections: registry.connections.size },
+      "grace period over; closing the remaining connections",
+    );
+    registry.app.server.closeAllConnections();
   }
+  await registry.app.close();
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
 import { ProblemError } from "../errors";
+import { parseStorableJson } from "../schema/storable";
 import type { AuthEnv } from "./env";
 import { createLoginMethods, type LoginMethod } from "./methods";
 import { assertNotBlocked } from "./permissions";
@@ -104,11 +105,12 @@ export async function createAuth(env: AuthEnv, deps: AuthDeps = {}): Promise<Aut
   const registerRoutes = (app: FastifyInstance, prefix: string): void => {
     void app.register(
       async (scope) => {
-        // Own JSON parser in this scope only: accepts the empty body some clients send.
+        // Own JSON parser in this scope only: accepts the empty body some clients send. Strict UTF-8
+        // and storable values, as on every other route.
         scope.removeContentTypeParser("application/json");
-        scope.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+        scope.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) => {
           try {
-            done(null, parseJsonBody(body as string));
+            done(null, parseStorableJson(body as Buffer, parseJsonBody));
           } catch (error) {
             done(error as Error, undefined);
           }

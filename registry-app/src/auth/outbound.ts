@@ -33,7 +33,7 @@ export async function boundedGet(
   fetchImpl: typeof fetch,
   url: string,
   request: BoundedRequest,
-): Promise<BoundedResponse> {
+): Promise<BoundedResponse & { bytes: Buffer }> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), request.timeoutMs);
   try {
@@ -53,15 +53,15 @@ export async function boundedGet(
       await response.body?.cancel().catch(() => undefined);
       throw new OutboundError("response too large", response.status);
     }
-    const text = await readCapped(response, request.maxBytes, controller.signal);
-    return { status: response.status, text };
+    const bytes = await readCapped(response, request.maxBytes, controller.signal);
+    return { status: response.status, text: bytes.toString("utf8"), bytes };
   } finally {
     clearTimeout(timer);
   }
 }
 
-async function readCapped(response: Response, maxBytes: number, signal: AbortSignal): Promise<string> {
-  if (response.body === null) return "";
+async function readCapped(response: Response, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
+  if (response.body === null) return Buffer.alloc(0);
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -80,7 +80,7 @@ async function readCapped(response: Response, maxBytes: number, signal: AbortSig
     if (error instanceof OutboundError) throw error;
     throw new OutboundError(signal.aborted ? "timeout" : "connection failed", response.status);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 /** GET that must answer 200 with a JSON body. */

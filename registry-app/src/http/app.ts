@@ -18,8 +18,12 @@ import Fastify, {
 } from "fastify";
 import type { Auth } from "../auth";
 import { ProblemError } from "../errors";
+import { UnstorableInputError } from "../schema/storable";
 import type { RegistryService } from "../service";
+import { StoreRefusedValueError } from "../store";
+import { registerStrictJsonParser } from "./body";
 import { docsHtml, docsScript } from "./docs";
+import { ConnectionDrainer } from "./drain";
 import type { Metrics } from "./metrics";
 import { buildOpenApiDocument } from "./openapi";
 import { notFoundProblem, PROBLEM_CONTENT_TYPE, problemFromError, sendProblem, titleFor } from "./problem";
@@ -55,6 +59,8 @@ export interface RegistryApp {
   app: FastifyInstance;
   /** Readiness answers 503 from now on (SIGTERM): load balancers stop sending new requests. */
   startDraining(): void;
+  /** The server's connections, closed without resets when draining (src/server.ts drain). */
+  connections: ConnectionDrainer;
 }
 
 declare module "fastify" {
@@ -178,6 +184,7 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
 
   // The API speaks JSON only: other media types are a 415, not a string handed to validation.
   app.removeContentTypeParser("text/plain");
+  registerStrictJsonParser(app);
 
   app.setErrorHandler((error, request, reply) => {
     const { body, headers } = problemFromError(error, bodyLimit);
@@ -185,6 +192,14 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
       request.log.error({ err: error }, "request failed");
     else if (body.status === 503)
       request.log.warn({ err: (error as Error).cause ?? error }, "dependency unavailable");
+    else if (error instanceof StoreRefusedValueError)
+      request.log.error(
+        { err: error.cause, sql_state: error.sqlState },
+        "the database refused a value of the request: a bug in edge validation, which should have refused it",
+      );
+    // /validate reports what the edge refused among its findings too.
+    if (error instanceof UnstorableInputError && request.routeOptions.url?.endsWith("/validate"))
+      body.issues = error.issues;
     void sendProblem(reply, body, headers);
   });
 
@@ -353,5 +368,6 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
     startDraining: () => {
       draining = true;
     },
+    connections: new ConnectionDrainer(app.server),
   };
 }

@@ -13,6 +13,7 @@ import {
   serverListSchema,
   serverResponseSchema,
   statusUpdateRequestSchema,
+  validationProblemSchema,
   versionSchema,
 } from "./schemas";
 
@@ -30,6 +31,7 @@ function componentSchemas(): Record<string, JsonObject> {
   registry.add(allVersionsStatusResponseSchema, { id: "AllVersionsStatusResponse" });
   registry.add(validationResultSchema, { id: "ValidationResult" });
   registry.add(problemSchema, { id: "Problem" });
+  registry.add(validationProblemSchema, { id: "ValidationProblem" });
   registry.add(healthSchema, { id: "Health" });
   registry.add(pingSchema, { id: "Ping" });
   registry.add(versionSchema, { id: "Version" });
@@ -197,7 +199,14 @@ export function buildOpenApiDocument(version: string): JsonObject {
         tags: ["publish"],
         summary: "Validate a server.json without publishing it",
         requestBody: body(REF("ServerDetail")),
-        responses: { "200": ok("Findings", REF("ValidationResult")), ...problems(400, 413, 503) },
+        responses: {
+          "200": ok("Findings", REF("ValidationResult")),
+          ...problems(400, 413, 503),
+          "400": {
+            description: "Bad request; values the registry cannot store are also listed as `issues`",
+            content: { "application/problem+json": { schema: REF("ValidationProblem") } },
+          },
+        },
       },
     },
   };

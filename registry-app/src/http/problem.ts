@@ -1,12 +1,12 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
 import { ProblemError } from "../errors";
-import type { problemSchema } from "./schemas";
+import type { validationProblemSchema } from "./schemas";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json; charset=utf-8";
 
 /** The body of every error response; its schema is the `Problem` component of the OpenAPI document. */
-export type ProblemBody = z.output<typeof problemSchema>;
+export type ProblemBody = z.output<typeof validationProblemSchema>;
 
 const TITLES: Record<number, string> = {
   400: "Bad Request",
@@ -39,6 +39,7 @@ export function sendProblem(
 ): FastifyReply {
   const body: ProblemBody = { title: problem.title, status: problem.status, detail: problem.detail };
   if (problem.errors !== undefined && problem.errors.length > 0) body.errors = problem.errors;
+  if (problem.issues !== undefined) body.issues = problem.issues;
   return reply.status(problem.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(body);
 }
 

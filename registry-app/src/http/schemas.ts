@@ -1,7 +1,12 @@
 import { z } from "zod";
 import { authSchemas } from "../auth";
 import { ProblemError, type FieldProblem } from "../errors";
-import { OFFICIAL_META_KEY, serverJsonSchema, validationResultSchema } from "../schema";
+import {
+  OFFICIAL_META_KEY,
+  serverJsonSchema,
+  validationIssueSchema,
+  validationResultSchema,
+} from "../schema";
 
 /**
  * Request and response shapes of the HTTP API: the one source for validation, TypeScript types and
@@ -52,6 +57,14 @@ export const problemSchema = z.object({
   errors: z
     .array(z.object({ location: z.string(), message: z.string(), value: z.unknown().optional() }))
     .optional(),
+});
+
+/** The 400 of POST /validate: a Problem whose findings also come as validation issues. */
+export const validationProblemSchema = problemSchema.extend({
+  issues: z
+    .array(validationIssueSchema)
+    .optional()
+    .describe("The values the registry cannot store (NUL, unpaired surrogates, invalid UTF-8), as findings"),
 });
 
 export const healthSchema = z.object({ status: z.literal("ok"), github_client_id: z.string() });

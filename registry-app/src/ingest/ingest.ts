@@ -2,7 +2,7 @@ import { ProblemError } from "../errors";
 import type { Logger } from "../logger";
 import { validateServerJson } from "../schema";
 import { DuplicateVersionError, RegistryService, systemCaller, type StatusChange } from "../service";
-import type { ServerStore } from "../store";
+import { StoreRefusedValueError, type ServerStore } from "../store";
 import { readPath, readRegistry, readSeed, type Fetcher, type SourceEntry } from "./sources";
 
 export interface IngestReport {
@@ -94,6 +94,7 @@ export class Ingestor {
     const report = emptyReport();
     await inLanes(entries, async (entry) => {
       try {
+        if (entry.refused !== undefined) throw entry.refused;
         await this.service.publish(caller, entry.document);
         report.published += 1;
       } catch (error) {
@@ -101,7 +102,7 @@ export class Ingestor {
           report.unchanged += 1;
         } else if (error instanceof ProblemError && error.status < 500) {
           report.invalid += 1;
-          this.log.warn({ origin: entry.origin, problem: error.detail }, "skipped an invalid entry");
+          this.logSkipped(entry, error, "skipped an invalid entry");
         } else {
           throw error;
         }
@@ -109,6 +110,21 @@ export class Ingestor {
     });
     await this.afterBulk(report);
     return report;
+  }
+
+  /** One line per skipped entry naming where it came from; a value the database refused is a bug. */
+  private logSkipped(entry: SourceEntry, error: ProblemError, message: string): void {
+    const fields = {
+      origin: entry.origin,
+      problem: error.detail,
+      locations: error.errors?.map((e) => e.location),
+    };
+    if (error instanceof StoreRefusedValueError) {
+      this.log.error(
+        { ...fields, sql_state: error.sqlState, err: error.cause },
+        `${message}: the database refused a value that validation let through (a bug in edge validation)`,
+      );
+    } else this.log.warn(fields, message);
   }
 
   /** A large ingestion changes the data's shape; the planner should know before the next search. */
@@ -153,12 +169,13 @@ export class Ingestor {
       const updatedAt =
         entry.upstream?.updatedAt === undefined ? undefined : new Date(entry.upstream.updatedAt);
       try {
+        if (entry.refused !== undefined) throw entry.refused;
         const outcome = await this.mirror(entry, caller);
         report[outcome] += 1;
       } catch (error) {
         if (!(error instanceof ProblemError) || error.status >= 500) throw error;
         report.invalid += 1;
-        this.log.warn({ origin: entry.origin, problem: error.detail }, "sync skipped an entry");
+        this.logSkipped(entry, error, "sync skipped an entry");
       }
       if (
         updatedAt !== undefined &&

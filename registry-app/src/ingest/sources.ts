@@ -1,7 +1,14 @@
 import fs from "node:fs/promises";
 import path from "node:path";
-import { getJson } from "../auth/outbound";
+import { boundedGet, OutboundError } from "../auth/outbound";
 import { OFFICIAL_META_KEY } from "../schema";
+import {
+  decodeUtf8,
+  findUnstorable,
+  invalidUtf8Problem,
+  UnstorableInputError,
+  type InvalidUtf8,
+} from "../schema/storable";
 
 /** Outbound limits of seed and sync: generous, but bounded. */
 export const FETCH_TIMEOUT_MS = 30_000;
@@ -17,6 +24,8 @@ export interface SourceEntry {
   origin: string;
   document: unknown;
   upstream?: { status?: string; statusMessage?: string; updatedAt?: string };
+  /** Set when the entry holds values the store cannot keep exactly: it is skipped and counted. */
+  refused?: UnstorableInputError;
 }
 
 export interface Fetcher {
@@ -28,7 +37,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** A registry list item `{server, _meta}` or a bare server.json. */
-function toEntry(item: unknown, origin: string): SourceEntry {
+function toEntry(item: unknown, origin: string, invalid: InvalidUtf8 | undefined): SourceEntry {
+  const { found, total } = findUnstorable(item, invalid);
+  const refused = total > 0 ? new UnstorableInputError(found, total, origin) : undefined;
+  if (refused !== undefined) return { origin, document: item, refused };
   if (isRecord(item) && isRecord(item.server)) {
     const meta = isRecord(item._meta) ? item._meta[OFFICIAL_META_KEY] : undefined;
     const official = isRecord(meta) ? meta : {};
@@ -45,22 +57,48 @@ function toEntry(item: unknown, origin: string): SourceEntry {
   return { origin, document: item };
 }
 
-/** The documents of one parsed JSON value: an array, a registry list page, or one document. */
-export function entriesOf(value: unknown, origin: string): SourceEntry[] {
-  if (Array.isArray(value)) return value.map((item, index) => toEntry(item, `${origin}[${index}]`));
+/**
+ * The documents of one parsed JSON value: an array, a registry list page, or one document. `invalid`
+ * locates the invalid UTF-8 of the source, so only the documents holding it are refused.
+ */
+export function entriesOf(value: unknown, origin: string, invalid?: InvalidUtf8): SourceEntry[] {
+  if (Array.isArray(value)) return value.map((item, index) => toEntry(item, `${origin}[${index}]`, invalid));
   if (isRecord(value) && Array.isArray(value.servers)) {
-    return value.servers.map((item, index) => toEntry(item, `${origin} servers[${index}]`));
+    return value.servers.map((item, index) => toEntry(item, `${origin} servers[${index}]`, invalid));
   }
-  return [toEntry(value, origin)];
+  return [toEntry(value, origin, invalid)];
 }
 
-async function readJsonFile(file: string): Promise<unknown> {
-  const text = await fs.readFile(file, "utf8");
+/** JSON from bytes, decoded strictly: invalid UTF-8 is located, never replaced by U+FFFD. */
+function parseJsonBytes(bytes: Buffer, source: string): { value: unknown; invalid?: InvalidUtf8 } {
+  const decoded = decodeUtf8(bytes);
   try {
-    return JSON.parse(text) as unknown;
+    return { value: JSON.parse(decoded.text) as unknown, invalid: decoded.invalid };
   } catch (error) {
-    throw new Error(`${file} is not valid JSON: ${(error as Error).message}`, { cause: error });
+    const reason =
+      decoded.invalid === undefined
+        ? (error as Error).message
+        : invalidUtf8Problem(decoded.invalid, "it").detail;
+    throw new Error(`${source} is not valid JSON: ${reason}`, { cause: error });
   }
+}
+
+async function readJsonFile(file: string): Promise<{ value: unknown; invalid?: InvalidUtf8 }> {
+  return parseJsonBytes(await fs.readFile(file), file);
+}
+
+/** GET that must answer 200 with a JSON body, decoded strictly. */
+async function getJsonStrict(
+  fetcher: Fetcher,
+  url: string,
+): Promise<{ value: unknown; invalid?: InvalidUtf8 }> {
+  const response = await boundedGet(fetcher.fetch, url, {
+    timeoutMs: FETCH_TIMEOUT_MS,
+    maxBytes: FETCH_MAX_BYTES,
+    headers: { accept: "application/json" },
+  });
+  if (response.status !== 200) throw new OutboundError(`status ${response.status}`, response.status);
+  return parseJsonBytes(response.bytes, "the response");
 }
 
 async function jsonFilesUnder(dir: string): Promise<string[]> {
@@ -84,7 +122,8 @@ export async function* readPath(target: string): AsyncGenerator<SourceEntry> {
   const files = stat.isDirectory() ? await jsonFilesUnder(target) : [target];
   for (const file of files) {
     const origin = path.relative(process.cwd(), file) || file;
-    yield* entriesOf(await readJsonFile(file), origin);
+    const { value, invalid } = await readJsonFile(file);
+    yield* entriesOf(value, origin, invalid);
   }
 }
 
@@ -100,16 +139,13 @@ export async function* readRegistry(
     const params = new URLSearchParams({ ...query, limit: String(UPSTREAM_PAGE) });
     if (cursor !== undefined) params.set("cursor", cursor);
     const url = `${root}/v0.1/servers?${params.toString()}`;
-    const body = await getJson(fetcher.fetch, url, {
-      timeoutMs: FETCH_TIMEOUT_MS,
-      maxBytes: FETCH_MAX_BYTES,
-    }).catch((error: unknown) => {
+    const { value: body, invalid } = await getJsonStrict(fetcher, url).catch((error: unknown) => {
       throw new Error(`GET ${url} failed: ${(error as Error).message}`);
     });
     if (!isRecord(body) || !Array.isArray(body.servers)) {
       throw new Error(`GET ${url} did not answer a server list ({servers:[...]})`);
     }
-    yield* body.servers.map((item, index) => toEntry(item, `${root} page ${page} [${index}]`));
+    yield* body.servers.map((item, index) => toEntry(item, `${root} page ${page} [${index}]`, invalid));
     const metadata = isRecord(body.metadata) ? body.metadata : {};
     const next =
       typeof metadata.nextCursor === "string" && metadata.nextCursor !== "" ? metadata.nextCursor : undefined;
@@ -128,12 +164,9 @@ export async function* readSeed(source: string, fetcher: Fetcher): AsyncGenerato
     yield* readPath(source);
     return;
   }
-  const direct = await getJson(fetcher.fetch, source, {
-    timeoutMs: FETCH_TIMEOUT_MS,
-    maxBytes: FETCH_MAX_BYTES,
-  }).catch(() => undefined);
-  if (Array.isArray(direct)) {
-    yield* entriesOf(direct, source);
+  const direct = await getJsonStrict(fetcher, source).catch(() => undefined);
+  if (Array.isArray(direct?.value)) {
+    yield* entriesOf(direct.value, source, direct.invalid);
     return;
   }
   yield* readRegistry(source, fetcher);

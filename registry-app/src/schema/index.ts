@@ -10,7 +10,10 @@
  *   warning (validated as 2025-12-11); any other URL is an error.
  * - `__proto__` keys and a url on a stdio transport are errors.
  * - Private-registry deviations from the official rules: repository sources other than github/gitlab
- *   (self-hosted forges) are not URL-checked, and registryBaseUrl is not limited to the public registries.
+ *   (self-hosted forges) are not URL-checked, registryBaseUrl is not limited to the public registries,
+ *   and remote URLs are at most 2048 bytes (their claims are indexed).
+ * - Values PostgreSQL cannot keep exactly (NUL, unpaired surrogates, invalid UTF-8) are refused before
+ *   validation, by the JSON body parser and ingestion (./storable.ts).
  */
 export {
   OFFICIAL_META_KEY,

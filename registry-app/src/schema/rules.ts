@@ -83,9 +83,16 @@ export function isHttpUrlTemplate(url: string): boolean {
 }
 
 /** Why a remote URL is not acceptable (https only, never loopback), or undefined. */
+/** Remote URLs are claimed in a btree index, whose entries PostgreSQL limits to 2704 bytes. */
+export const MAX_REMOTE_URL_BYTES = 2048;
+
 export function remoteUrlProblem(url: string): string | undefined {
   const parsed = parseUrlTemplate(url);
   if (parsed === undefined || parsed.hostname === "") return "is not a valid URL";
+  // Checked as written and as normalised (percent-encoding can triple non-ASCII characters).
+  if (Math.max(Buffer.byteLength(url.trim()), Buffer.byteLength(parsed.href)) > MAX_REMOTE_URL_BYTES) {
+    return `must be at most ${MAX_REMOTE_URL_BYTES} bytes long, as written and percent-encoded`;
+  }
   if (parsed.protocol !== "https:") return "must use https";
   const host = parsed.hostname.toLowerCase();
   if (host === "localhost" || host.endsWith(".localhost") || host === "127.0.0.1" || host === "[::1]") {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ProblemError } from "../errors";
+import { findUnstorable } from "../schema/storable";
 
 /** Keyset positions: after (name, version) in list order, or after (score, name, version) in search order. */
 export type Cursor =
@@ -34,7 +35,8 @@ export function decodeCursor(raw: string, kind: Cursor["kind"]): Cursor {
     throw invalidCursor();
   }
   const result = encoded.safeParse(parsed);
-  if (!result.success) throw invalidCursor();
+  // A cursor this registry wrote never holds a value the database cannot compare (NUL, lone surrogates).
+  if (!result.success || findUnstorable(result.data, undefined, 1).total > 0) throw invalidCursor();
   const value = result.data;
   if (value[0] === "l" && kind === "list") return { kind, name: value[1], version: value[2] };
   if (value[0] === "s" && kind === "search")

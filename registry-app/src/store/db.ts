@@ -1,6 +1,7 @@
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import pg from "pg";
 import { ProblemError } from "../errors";
+import { refusedValueError } from "./refusals";
 
 export interface DatabaseSettings {
   url: string;
@@ -73,9 +74,13 @@ export class DatabaseUnavailableError extends ProblemError {
   }
 }
 
-/** Turns connectivity failures into a 503 ProblemError; anything else is a real bug and stays as is. */
+/**
+ * Connectivity failures become a 503 ProblemError, refused values (22P05, 22021, …) a 400; anything
+ * else is a real bug and stays as is.
+ */
 export function translateDatabaseError(error: unknown): unknown {
-  return isUnavailableError(error) ? new DatabaseUnavailableError(error) : error;
+  if (isUnavailableError(error)) return new DatabaseUnavailableError(error);
+  return refusedValueError(error) ?? error;
 }
 
 /** The first SQL keyword(s), as a span name that never contains parameters. */

@@ -14,6 +14,7 @@ export {
   type Migration,
   type MigrationResult,
 } from "./migrations";
+export { refusedValueError, StoreRefusedValueError } from "./refusals";
 export {
   searchTsquery,
   ServerStore,
