@@ -247,6 +247,15 @@ export function buildOpenApiDocument(version: string): JsonObject {
     },
   };
   paths["/openapi.json"] = info("This document", { type: "object" });
+  paths["/openapi.yaml"] = {
+    get: {
+      tags: ["operations"],
+      summary: "This document as YAML",
+      responses: {
+        "200": { description: "YAML", content: { "application/yaml": { schema: { type: "object" } } } },
+      },
+    },
+  };
   paths["/docs"] = {
     get: {
       tags: ["operations"],
@@ -263,7 +272,7 @@ export function buildOpenApiDocument(version: string): JsonObject {
       version,
       summary: "A private MCP server registry, API-compatible with the official registry",
       description:
-        "Every /v0.1 path is also served under /v0. Errors are RFC 7807 application/problem+json. Reads allow any origin (CORS).",
+        "Every /v0.1 path is also served under /v0. Errors are RFC 7807 application/problem+json. Any origin may call the API from a browser (CORS, without credentials: tokens are bearer tokens).",
       license: { name: "Apache-2.0", identifier: "Apache-2.0" },
     },
     tags: [
