@@ -26,7 +26,7 @@ export function republish(ctx: CheckContext): string {
 }
 
 /** The registry a package names (or the first allowed one), or a finding when it is not allowed. */
-export function chooseBase(
+function chooseBase(
   pkg: ServerPackage,
   ctx: CheckContext,
   allowed: readonly string[],
@@ -45,16 +45,25 @@ export function chooseBase(
   };
 }
 
-/** A version to look up, or the finding that it is missing. */
-export function requireVersion(
+/**
+ * Where a versioned package (npm, PyPI, NuGet) is looked up: its allowed registry and its version, or
+ * the finding that one of them is missing or not allowed.
+ */
+export function locate(
   pkg: ServerPackage,
   ctx: CheckContext,
+  allowed: readonly string[],
   label: string,
-): string | { finding: string } {
-  if (pkg.version !== undefined && pkg.version !== "") return pkg.version;
-  return {
-    finding: `${at(ctx, "version")} is required: a ${label} package is verified through that version's metadata`,
-  };
+  variable: string,
+): { base: string; version: string } | { finding: string } {
+  const chosen = chooseBase(pkg, ctx, allowed, label, variable);
+  if ("finding" in chosen) return chosen;
+  if (pkg.version === undefined || pkg.version === "") {
+    return {
+      finding: `${at(ctx, "version")} is required: a ${label} package is verified through that version's metadata`,
+    };
+  }
+  return { base: chosen.base, version: pkg.version };
 }
 
 const NAME_TAIL = /[A-Za-z0-9._/-]/;

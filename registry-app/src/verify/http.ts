@@ -110,7 +110,12 @@ export class PackageHttp {
       if (response.status < 300 || response.status >= 400 || location === undefined) return response;
       if (hop >= MAX_REDIRECTS)
         throw new RegistryUnavailable(options.registry, `redirected more than ${MAX_REDIRECTS} times`, false);
-      const next = new URL(location, current);
+      let next: URL;
+      try {
+        next = new URL(location, current);
+      } catch {
+        throw new RegistryUnavailable(options.registry, "redirected to an unusable location", false);
+      }
       if (!isAllowedScheme(next))
         throw new RegistryUnavailable(
           options.registry,

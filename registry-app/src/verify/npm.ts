@@ -1,5 +1,5 @@
 import type { ServerPackage } from "../schema";
-import { at, chooseBase, republish, requireVersion, type CheckContext, type CheckResult } from "./common";
+import { at, locate, republish, type CheckContext, type CheckResult } from "./common";
 import { isRecord, jsonBody, unexpectedStatus } from "./http";
 
 /** Scoped names keep their @ and encode the slash, as npm clients send them. */
@@ -10,11 +10,9 @@ function encodeName(name: string): string {
 /** npm: the package.json of that version carries `"mcpName": "<server name>"`. */
 export function npmCheck(allowed: readonly string[]) {
   return async (pkg: ServerPackage, ctx: CheckContext): Promise<CheckResult> => {
-    const chosen = chooseBase(pkg, ctx, allowed, "npm", "MCP_REGISTRY_NPM_REGISTRY_URLS");
-    if ("finding" in chosen) return chosen.finding;
-    const version = requireVersion(pkg, ctx, "npm");
-    if (typeof version !== "string") return version.finding;
-    const { base } = chosen;
+    const located = locate(pkg, ctx, allowed, "npm", "MCP_REGISTRY_NPM_REGISTRY_URLS");
+    if ("finding" in located) return located.finding;
+    const { base, version } = located;
     const subject = `npm package ${pkg.identifier}@${version}`;
     const response = await ctx.http.fetch(
       `${base}/${encodeName(pkg.identifier)}/${encodeURIComponent(version)}`,

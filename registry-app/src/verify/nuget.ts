@@ -1,6 +1,6 @@
 import type { ServerPackage } from "../schema";
 import { ArchiveError, zipNames, zipText } from "./archives";
-import { at, chooseBase, readmeProof, requireVersion, type CheckContext, type CheckResult } from "./common";
+import { at, locate, readmeProof, type CheckContext, type CheckResult } from "./common";
 import { isRecord, jsonBody, RegistryUnavailable, unexpectedStatus } from "./http";
 
 /** The parts of a NuGet v3 service index that verification uses. */
@@ -20,6 +20,14 @@ function resource(index: unknown, type: string): string | undefined {
     if (entry["@type"] === type || entry["@type"].startsWith(`${type}/`)) return entry["@id"];
   }
   return undefined;
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The <readme> path of a .nuspec, if it declares one. */
@@ -51,23 +59,25 @@ export function nugetCheck(allowed: readonly string[], now: () => number = Date.
     };
     const host = new URL(base).host;
     for (const url of [index.packageBase, index.readmeTemplate]) {
-      if (url !== undefined && new URL(url).host !== host)
+      if (url === undefined) continue;
+      const target = hostOf(url);
+      if (target !== host) {
+        const where = target === undefined ? `an unusable URL` : `another host (${target})`;
         throw new RegistryUnavailable(
           base,
-          `points to another host (${new URL(url).host}) in its service index, which is not followed`,
+          `points to ${where} in its service index, which is not followed`,
           false,
         );
+      }
     }
     indexes.set(base, { index, expires: now() + INDEX_TTL_MS });
     return index;
   };
 
   return async (pkg: ServerPackage, ctx: CheckContext): Promise<CheckResult> => {
-    const chosen = chooseBase(pkg, ctx, allowed, "NuGet", "MCP_REGISTRY_NUGET_URLS");
-    if ("finding" in chosen) return chosen.finding;
-    const version = requireVersion(pkg, ctx, "NuGet");
-    if (typeof version !== "string") return version.finding;
-    const { base } = chosen;
+    const located = locate(pkg, ctx, allowed, "NuGet", "MCP_REGISTRY_NUGET_URLS");
+    if ("finding" in located) return located.finding;
+    const { base, version } = located;
     const index = await serviceIndex(base, ctx);
     const id = pkg.identifier.toLowerCase();
     // Build metadata is not part of a NuGet version's identity.

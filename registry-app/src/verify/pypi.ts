@@ -1,6 +1,6 @@
 import type { ServerPackage } from "../schema";
 import { ArchiveError, tarGzText, zipText } from "./archives";
-import { at, chooseBase, readmeProof, requireVersion, type CheckContext, type CheckResult } from "./common";
+import { at, locate, readmeProof, type CheckContext, type CheckResult } from "./common";
 import { isRecord, jsonBody, RegistryUnavailable, unexpectedStatus } from "./http";
 
 const SIMPLE_JSON = "application/vnd.pypi.simple.v1+json";
@@ -86,11 +86,9 @@ function preference(file: DistributionFile): number {
 /** PyPI: `mcp-name: <server name>` in the description (README) of that release. */
 export function pypiCheck(allowed: readonly string[]) {
   return async (pkg: ServerPackage, ctx: CheckContext): Promise<CheckResult> => {
-    const chosen = chooseBase(pkg, ctx, allowed, "PyPI", "MCP_REGISTRY_PYPI_URLS");
-    if ("finding" in chosen) return chosen.finding;
-    const version = requireVersion(pkg, ctx, "PyPI");
-    if (typeof version !== "string") return version.finding;
-    const { base } = chosen;
+    const located = locate(pkg, ctx, allowed, "PyPI", "MCP_REGISTRY_PYPI_URLS");
+    if ("finding" in located) return located.finding;
+    const { base, version } = located;
     const subject = `PyPI package ${pkg.identifier} ${version}`;
     const fix = `publish a new release of ${pkg.identifier} with it, set ${at(ctx, "version")} to that release`;
     const proof = (text: string) => readmeProof(text, ctx, subject, "description (README)", fix);

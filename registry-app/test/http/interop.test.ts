@@ -2,20 +2,12 @@ import assert from "node:assert/strict";
 import type { InjectOptions, LightMyRequestResponse } from "fastify";
 import { parse as parseYaml } from "yaml";
 import { corsMethods } from "../../src/http/cors";
+import type { Problem, Validation } from "../support/answers";
 import { bearer, serverJson, testRegistry, type TestRegistry } from "../support/registry";
 
 interface List {
   servers: Array<{ server: { name: string; version: string } }>;
   metadata: { nextCursor?: string; count: number };
-}
-interface Problem {
-  status: number;
-  detail: string;
-  errors?: Array<{ location: string; message: string }>;
-}
-interface Validation {
-  valid: boolean;
-  issues: Array<{ type: string; path: string; severity: string; reference: string; message: string }>;
 }
 
 const enc = encodeURIComponent;
@@ -30,6 +22,8 @@ describe("http: interoperability with the official registry's behaviour", functi
 
   const call = (options: InjectOptions): Promise<LightMyRequestResponse> => registry.app.inject(options);
   const get = (url: string) => call({ method: "GET", url });
+  const publish = (document: Record<string, unknown>) =>
+    call({ method: "POST", url: "/v0.1/publish", headers: bearer(token), payload: document });
   const names = async (url: string) => {
     const response = await get(url);
     assert.equal(response.statusCode, 200, `${url}: ${response.body}`);
@@ -45,15 +39,12 @@ describe("http: interoperability with the official registry's behaviour", functi
       ["com.example/two", "1.0.0"],
       ["com.example/gone", "1.0.0"],
     ] as const) {
-      const response = await call({
-        method: "POST",
-        url: "/v0.1/publish",
-        headers: bearer(token),
-        payload: serverJson(name, version, {
+      const response = await publish(
+        serverJson(name, version, {
           remotes:
             name === "com.example/two" ? [{ type: "sse", url: "https://mcp.example.com/two" }] : undefined,
         }),
-      });
+      );
       assert.equal(response.statusCode, 200, response.body);
     }
     const deleted = await call({
@@ -164,14 +155,9 @@ describe("http: interoperability with the official registry's behaviour", functi
         { type: warning?.type, severity: warning?.severity, path: warning?.path },
         { type: "registry", severity: "warning", path: "version" },
       );
-      const publish = await call({
-        method: "POST",
-        url: "/v0.1/publish",
-        headers: bearer(token),
-        payload: document,
-      });
-      assert.equal(publish.statusCode, 409);
-      assert.equal(publish.json<Problem>().errors?.[0]?.location, "body.version");
+      const refused = await publish(document);
+      assert.equal(refused.statusCode, 409);
+      assert.equal(refused.json<Problem>().errors?.[0]?.location, "body.version");
     });
 
     it("a remote URL of another name is a warning on /validate and a 409 on /publish; schema errors stay errors", async () => {
@@ -190,13 +176,7 @@ describe("http: interoperability with the official registry's behaviour", functi
             issue.path === "remotes[0].url",
         ),
       );
-      const publish = await call({
-        method: "POST",
-        url: "/v0.1/publish",
-        headers: bearer(token),
-        payload: document,
-      });
-      assert.equal(publish.statusCode, 409);
+      assert.equal((await publish(document)).statusCode, 409);
       const invalid = (
         await call({ method: "POST", url: "/v0.1/validate", payload: { ...document, version: "^1.0.0" } })
       ).json<Validation>();

@@ -3,19 +3,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { LightMyRequestResponse } from "fastify";
+import type { Problem, Validation } from "../support/answers";
 import { bearer, serverJson, testRegistry, type TestRegistry } from "../support/registry";
 import { freePort } from "../support/process";
 import { basicAuth, guarded, json, Loopback, ociImage, sha256Hex, tarGz, zip } from "./fakes";
-
-interface Problem {
-  status: number;
-  detail: string;
-  errors?: Array<{ location: string; message: string }>;
-}
-interface Validation {
-  valid: boolean;
-  issues: Array<{ type: string; path: string; message: string; severity: string; reference: string }>;
-}
 
 const NAME = "com.example/weather";
 const stdio = { type: "stdio" };
@@ -579,6 +570,38 @@ describe("verify: package ownership against loopback registries", function () {
         "body.packages[0]",
         /does not match its digest/,
       );
+    });
+
+    it("a token service that fails is a 503 naming the registry; a private one without credentials a 502", async () => {
+      const challenge = `Bearer realm="${oci.base}/broken-token",service="fake-registry"`;
+      oci.on("/broken-token", { status: 500, body: "{}" });
+      ociImage(
+        oci,
+        "acme/flaky",
+        "1.0.0",
+        { [OCI_LABEL]: NAME },
+        { authorization: "Bearer never", challenge },
+      );
+      const flaky = await publish([image(`${ociHost}/acme/flaky:1.0.0`)]);
+      const problem = assertRefused(flaky, 503, "body.packages[0]", /answered status 500/);
+      assert.ok(problem.detail.includes(ociHost), problem.detail);
+      // A token service that wants credentials this registry was not given.
+      const locked = `Bearer realm="${oci.base}/locked-token",service="fake-registry"`;
+      oci.on("/locked-token", guarded(basicAuth("someone", "else"), json({ token: "never" })));
+      ociImage(
+        oci,
+        "acme/locked",
+        "1.0.0",
+        { [OCI_LABEL]: NAME },
+        { authorization: "Bearer never", challenge: locked },
+      );
+      assertRefused(
+        await publish([image(`${ociHost}/acme/locked:1.0.0`)]),
+        502,
+        "body.packages[0]",
+        /refused access to a pull token \(status 401\); the operator of this MCP registry must configure credentials/,
+      );
+      assert.equal(oci.seen.find((request) => request.path === "/locked-token")?.authorization, undefined);
     });
   });
 
