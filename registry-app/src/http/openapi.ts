@@ -86,11 +86,11 @@ function problems(...statuses: number[]): Record<string, JsonObject> {
     404: "Not found",
     409: "Conflicts with what the registry holds (duplicate version, remote URL of another name, version cap)",
     413: "Request body too large",
-    422: "The server.json is invalid (call /validate for every finding)",
+    422: "The server.json is invalid, or a package's ownership is not proven (call /validate for every finding)",
     429: "Rate limited; see Retry-After",
-    502: "An identity provider could not be reached",
+    502: "An identity provider could not be reached, or a package registry's answer cannot be used",
     501: "Not implemented by this registry",
-    503: "Service unavailable (database down or shutting down); see Retry-After",
+    503: "Service unavailable (database or package registry down, or shutting down); see Retry-After",
   };
   return Object.fromEntries(
     statuses.map((status) => [
@@ -147,7 +147,7 @@ export function buildOpenApiDocument(version: string): JsonObject {
         requestBody: body(REF("ServerDetail")),
         responses: {
           "200": ok("The updated version", REF("ServerResponse")),
-          ...problems(400, 401, 403, 404, 409, 413, 422, 503),
+          ...problems(400, 401, 403, 404, 409, 413, 422, 502, 503),
         },
       },
       delete: {
@@ -188,7 +188,7 @@ export function buildOpenApiDocument(version: string): JsonObject {
         requestBody: body(REF("ServerDetail")),
         responses: {
           "200": ok("The stored version", REF("ServerResponse")),
-          ...problems(400, 401, 403, 409, 413, 422, 429, 503),
+          ...problems(400, 401, 403, 409, 413, 422, 429, 502, 503),
         },
       },
     },
