@@ -17,6 +17,7 @@ import { HardenedNamespace } from "./lib/namespace";
 import { PlatformServices } from "./platform";
 import type { Platform } from "./platform/types";
 import { REGISTRY_PORT, RegistryApp, SERVER_SELECTOR } from "./registry/app";
+import { RegistryPackageIdentity } from "./registry/identity";
 import { RegistryImage, imageSourceFor } from "./registry/image";
 import { RegistryMonitoring } from "./registry/monitoring";
 import { RegistryRoute } from "./registry/route";
@@ -149,9 +150,24 @@ const registrySecrets = new RegistrySecrets(
     provider: cluster.provider,
     namespace: registryNamespace.name,
     githubClientSecret: settings.secrets.githubClientSecret,
+    packageRegistryCredentials: settings.secrets.packageRegistryCredentials,
   },
   inRegistryNamespace,
 );
+// Artifact Registry tokens for package verification, where a credential asks for Workload Identity.
+const packageIdentity =
+  cluster.workloadIdentity !== undefined &&
+  settings.registry.packageValidation.authenticatedRegistries.some(
+    (credential) => credential.workloadIdentity,
+  )
+    ? new RegistryPackageIdentity("registry-packages", {
+        project: cluster.workloadIdentity.project,
+        pool: cluster.workloadIdentity.pool,
+        namespace: REGISTRY_NAMESPACE,
+        serviceAccountName: "registry",
+        repositories: settings.registry.packageValidation.artifactRegistryRepositories,
+      })
+    : undefined;
 const registry = new RegistryApp("registry", {
   provider: cluster.provider,
   namespace: registryNamespace.name,
@@ -168,6 +184,7 @@ const registry = new RegistryApp("registry", {
   spreadAcrossZones: regional,
   platform,
   dependsOn: [registryNamespace, database.cluster, ...cluster.ready],
+  googleServiceAccount: packageIdentity?.email,
 });
 const route = new RegistryRoute("registry-route", {
   provider: cluster.provider,

@@ -116,6 +116,56 @@ const gatewaySchema = z.strictObject({
   replicas: positiveInt.default(1),
 });
 
+// ---- package verification (registry-app's MCP_REGISTRY_* package variables) ---------------------------
+const packageRegistryUrl = z.url({ protocol: /^https$/, error: "must be an https:// URL" });
+const packageHost = z
+  .string()
+  .regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$/, {
+    error: "must be a lower-case host name (host, host:port or *.domain)",
+  });
+const artifactRegistryRepository = z
+  .string()
+  .regex(
+    /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/locations\/[a-z0-9-]+\/repositories\/[a-z]([a-z0-9-]*[a-z0-9])?$/,
+    {
+      error: "must be projects/<project>/locations/<location>/repositories/<repository>",
+    },
+  );
+
+/**
+ * Package ownership proof on publish (registry-app README, "Package verification"). Absent lists keep the
+ * app's defaults (the public registries); secret values live in the `packageRegistryCredentials` secret key.
+ */
+const packageValidationSchema = z
+  .strictObject({
+    enabled: z.boolean(),
+    npmRegistryUrls: z.array(packageRegistryUrl).min(1).optional(),
+    pypiUrls: z.array(packageRegistryUrl).min(1).optional(),
+    nugetUrls: z.array(packageRegistryUrl).min(1).optional(),
+    ociRegistries: z.array(packageHost).min(1).optional(),
+    mcpbHosts: z.array(packageHost).min(1).optional(),
+    /** Internal registries on private addresses (verification refuses them otherwise). */
+    allowPrivate: z.boolean().default(false),
+    /** Per registry: a token or `username` + password from the secret key, or a Workload Identity token (GKE). */
+    authenticatedRegistries: z
+      .array(
+        z.strictObject({
+          url: packageRegistryUrl,
+          username: z.string().min(1).optional(),
+          workloadIdentity: z.literal(true).optional(),
+        }),
+      )
+      .default([]),
+    /** Artifact Registry repositories the registry's Google service account may read (Workload Identity). */
+    artifactRegistryRepositories: z.array(artifactRegistryRepository).default([]),
+  })
+  .default({
+    enabled: true,
+    allowPrivate: false,
+    authenticatedRegistries: [],
+    artifactRegistryRepositories: [],
+  });
+
 const registrySchema = z.strictObject({
   /** A prebuilt image reference; when absent the program builds `registry-app/` itself. */
   image: z
@@ -152,6 +202,7 @@ const registrySchema = z.strictObject({
   seedFrom: z.string().min(1).optional(),
   github: z.strictObject({ clientId: z.string().min(1) }).optional(),
   resources: resources.optional(),
+  packageValidation: packageValidationSchema,
 });
 
 const databaseSchema = z.strictObject({
@@ -250,7 +301,7 @@ const keySchemas = {
 } as const;
 
 /** Keys that must be stored with `pulumi config set --secret`. */
-export const secretKeys = ["githubClientSecret"] as const;
+export const secretKeys = ["githubClientSecret", "packageRegistryCredentials"] as const;
 export type SecretKey = (typeof secretKeys)[number];
 
 type KeySchemas = typeof keySchemas;
@@ -267,6 +318,7 @@ export type GkeClusterSettings = z.output<typeof gkeClusterSchema> & {
 export type ClusterSettings = MinikubeClusterSettings | GkeClusterSettings;
 export type GatewaySettings = Plain["gateway"];
 export type RegistrySettings = Plain["registry"];
+export type PackageValidationSettings = RegistrySettings["packageValidation"];
 export type DatabaseSettings = Plain["database"];
 export type BackupSettings = Plain["backup"];
 export type MonitoringSettings = Plain["monitoring"];
@@ -293,6 +345,8 @@ export interface Settings {
   /** Secret values; each is a secret Output, or undefined when the key is unset and optional. */
   readonly secrets: {
     readonly githubClientSecret: pulumi.Output<string> | undefined;
+    /** Token or password per `registry.packageValidation.credentials[].url` (secret key packageRegistryCredentials). */
+    readonly packageRegistryCredentials: Readonly<Record<string, pulumi.Output<string>>>;
   };
 }
 
@@ -352,9 +406,11 @@ export function loadSettings(source: ConfigSource = pulumiConfigSource()): Setti
   const gcp = { project: source.values["gcp:project"], region: source.values["gcp:region"] };
   const cluster = plain.cluster as Plain["cluster"] | undefined;
   if (cluster?.kind === "gke") problems.push(...gcpProblems(cluster, gcp));
+  const credentialValues = decodeCredentialSecrets(source.values[`${PROJECT}:packageRegistryCredentials`]);
   if (problems.length === 0) {
     problems.push(
       ...crossKeyProblems(plain as Plain, source.values[`${PROJECT}:githubClientSecret`] !== undefined),
+      ...packageCredentialProblems(plain as Plain, credentialValues),
     );
   }
   if (problems.length > 0) throw new SettingsError(problems);
@@ -382,6 +438,9 @@ export function loadSettings(source: ConfigSource = pulumiConfigSource()): Setti
     cluster: clusterSettings,
     secrets: {
       githubClientSecret: githubClientSecret === undefined ? undefined : pulumi.secret(githubClientSecret),
+      packageRegistryCredentials: Object.fromEntries(
+        Object.entries(credentialValues ?? {}).map(([url, value]) => [url, pulumi.secret(value)]),
+      ),
     },
   });
 }
@@ -566,6 +625,61 @@ function crossKeyProblems(v: Plain, hasGithubSecret: boolean): string[] {
       `${k("githubClientSecret")}: is required when registry.github is set ('pulumi config set --secret githubClientSecret <value>')`,
     );
   }
+  return problems;
+}
+
+/** The packageRegistryCredentials secret: a JSON object of credential URL -> token or password; "invalid" otherwise. */
+function decodeCredentialSecrets(raw: string | undefined): Record<string, string> | "invalid" | undefined {
+  if (raw === undefined) return undefined;
+  const value = decode(raw);
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return "invalid";
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.some(([, secret]) => typeof secret !== "string" || secret === "")) return "invalid";
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
+/** Every credential has exactly one source of its secret; secret values never appear in a message. */
+function packageCredentialProblems(
+  v: Plain,
+  values: Record<string, string> | "invalid" | undefined,
+): string[] {
+  const key = `${PROJECT}:registry.packageValidation`;
+  const secretKey = `${PROJECT}:packageRegistryCredentials`;
+  if (values === "invalid")
+    return [`${secretKey}: must be a JSON object of credential URL -> token or password (non-empty strings)`];
+  const problems: string[] = [];
+  const credentials = v.registry.packageValidation.authenticatedRegistries;
+  const wanted = new Set<string>();
+  credentials.forEach((credential, i) => {
+    if (credential.workloadIdentity) {
+      if (credential.username !== undefined)
+        problems.push(`${key}.authenticatedRegistries[${i}]: workloadIdentity takes no username`);
+      if (v.cluster.kind !== "gke")
+        problems.push(
+          `${key}.authenticatedRegistries[${i}].workloadIdentity: needs a GKE cluster (Workload Identity)`,
+        );
+      return;
+    }
+    wanted.add(credential.url);
+    if (values?.[credential.url] === undefined)
+      problems.push(
+        `${secretKey}: has no value for '${credential.url}' (registry.packageValidation.authenticatedRegistries[${i}]); ` +
+          `'pulumi config set --secret packageRegistryCredentials '{"${credential.url}":"<token or password>"}''`,
+      );
+  });
+  for (const url of Object.keys(values ?? {})) {
+    if (!wanted.has(url))
+      problems.push(
+        `${secretKey}: '${url}' is not the url of a token or password entry in registry.packageValidation.authenticatedRegistries`,
+      );
+  }
+  if (
+    v.registry.packageValidation.artifactRegistryRepositories.length > 0 &&
+    !credentials.some((c) => c.workloadIdentity)
+  )
+    problems.push(
+      `${key}.artifactRegistryRepositories: needs an authenticatedRegistries entry with workloadIdentity: true`,
+    );
   return problems;
 }
 

@@ -6,7 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { DATABASE_NAME, POSTGRES_PORT } from "../data/naming";
 import { appLabels, hardenedContainer, hardenedPodSpec, selectorLabels } from "../lib/workload";
 import type { Platform } from "../platform/types";
-import type { RegistrySettings, ResourceSettings } from "../settings";
+import { GKE_METADATA_EGRESS } from "../platform/network";
+import type { PackageValidationSettings, RegistrySettings, ResourceSettings } from "../settings";
 import type { RegistrySecretRefs } from "./secrets";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
@@ -53,6 +54,8 @@ export interface RegistryAppArgs {
   readonly platform: Pick<Platform, "gateway" | "monitoring">;
   /** Resources that must exist before the pods start (the database, the node pool). */
   readonly dependsOn: pulumi.Resource[];
+  /** Google service account of package verification (Workload Identity), annotated on the pods' KSA. */
+  readonly googleServiceAccount?: pulumi.Input<string>;
 }
 
 /** The app's environment: plain settings as values, every secret through a secretKeyRef. */
@@ -105,7 +108,71 @@ export function registryEnv(
     );
   }
   if (registry.seedFrom !== undefined) env.push({ name: "MCP_REGISTRY_SEED_FROM", value: registry.seedFrom });
+  env.push(...packageValidationEnv(registry.packageValidation, secrets));
   return env;
+}
+
+/** Names of the variables that carry package-registry secrets (outside MCP_REGISTRY_*, which the app checks for typos). */
+export const packageSecretVariable = (index: number) => `PACKAGE_REGISTRY_SECRET_${index}`;
+
+/**
+ * The switch and allow-lists as values; MCP_REGISTRY_PACKAGE_CREDENTIALS as JSON that names the variables
+ * holding each token or password (each from a secretKeyRef), never a secret itself.
+ */
+export function packageValidationEnv(
+  validation: Readonly<PackageValidationSettings>,
+  secrets: RegistrySecretRefs,
+): EnvVar[] {
+  const env: EnvVar[] = [
+    { name: "MCP_REGISTRY_ENABLE_REGISTRY_VALIDATION", value: String(validation.enabled) },
+  ];
+  const lists: Array<[string, readonly string[] | undefined]> = [
+    ["MCP_REGISTRY_NPM_REGISTRY_URLS", validation.npmRegistryUrls],
+    ["MCP_REGISTRY_PYPI_URLS", validation.pypiUrls],
+    ["MCP_REGISTRY_NUGET_URLS", validation.nugetUrls],
+    ["MCP_REGISTRY_OCI_REGISTRIES", validation.ociRegistries],
+    ["MCP_REGISTRY_MCPB_HOSTS", validation.mcpbHosts],
+  ];
+  for (const [name, values] of lists) if (values !== undefined) env.push({ name, value: values.join(",") });
+  if (validation.allowPrivate) env.push({ name: "MCP_REGISTRY_PACKAGE_ALLOW_PRIVATE", value: "true" });
+  if (validation.authenticatedRegistries.length === 0) return env;
+  const entries = validation.authenticatedRegistries.map((credential, index) => {
+    if (credential.workloadIdentity) return { url: credential.url, gcpMetadata: true };
+    const key = secrets.packageCredentials?.keys[credential.url];
+    if (secrets.packageCredentials === undefined || key === undefined)
+      throw new Error(
+        `registry.packageValidation.authenticatedRegistries[${index}]: no Secret key holds its token or password`,
+      );
+    env.push({
+      name: packageSecretVariable(index),
+      valueFrom: { secretKeyRef: { name: secrets.packageCredentials.name, key } },
+    });
+    return credential.username === undefined
+      ? { url: credential.url, tokenEnv: packageSecretVariable(index) }
+      : { url: credential.url, username: credential.username, passwordEnv: packageSecretVariable(index) };
+  });
+  env.push({ name: "MCP_REGISTRY_PACKAGE_CREDENTIALS", value: JSON.stringify(entries) });
+  return env;
+}
+
+/** Ports other than 443 that configured package registries listen on (egress must allow them). */
+export function packageRegistryPorts(validation: Readonly<PackageValidationSettings>): number[] {
+  const ports = new Set<number>();
+  for (const url of [
+    ...(validation.npmRegistryUrls ?? []),
+    ...(validation.pypiUrls ?? []),
+    ...(validation.nugetUrls ?? []),
+    ...validation.authenticatedRegistries.map((credential) => credential.url),
+  ]) {
+    const port = new URL(url).port;
+    if (port !== "") ports.add(Number(port));
+  }
+  for (const host of [...(validation.ociRegistries ?? []), ...(validation.mcpbHosts ?? [])]) {
+    const port = /:(\d+)$/.exec(host)?.[1];
+    if (port !== undefined) ports.add(Number(port));
+  }
+  ports.delete(443);
+  return [...ports].sort((a, b) => a - b);
 }
 
 /** Spread over nodes always; over zones as a hard rule only where the cluster spans several. */
@@ -154,7 +221,14 @@ export class RegistryApp extends pulumi.ComponentResource {
     const account = new k8s.core.v1.ServiceAccount(
       `${name}-account`,
       {
-        metadata: { name: "registry", namespace, labels: serverLabels },
+        metadata: {
+          name: "registry",
+          namespace,
+          labels: serverLabels,
+          ...(args.googleServiceAccount !== undefined && {
+            annotations: { "iam.gke.io/gcp-service-account": args.googleServiceAccount },
+          }),
+        },
         automountServiceAccountToken: false,
       },
       child,
@@ -338,11 +412,20 @@ export class RegistryApp extends pulumi.ComponentResource {
               })),
               ports: [{ protocol: "TCP", port: POSTGRES_PORT }],
             },
-            // GitHub and OIDC issuers over HTTPS; never the node metadata server.
+            // GitHub, OIDC issuers and package registries over HTTPS (and the ports of registries
+            // configured elsewhere); the metadata server only for Workload Identity tokens.
             {
               to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["169.254.169.254/32"] } }],
-              ports: [{ protocol: "TCP", port: 443 }],
+              ports: [443, ...packageRegistryPorts(args.registry.packageValidation)].map((port) => ({
+                protocol: "TCP",
+                port,
+              })),
             },
+            ...(args.registry.packageValidation.authenticatedRegistries.some(
+              (credential) => credential.workloadIdentity,
+            )
+              ? GKE_METADATA_EGRESS
+              : []),
           ],
         },
       },

@@ -10,12 +10,16 @@ export interface RegistrySecretsArgs {
   readonly namespace: pulumi.Input<string>;
   /** The GitHub OAuth app's client secret (secret Output) when GitHub login is configured. */
   readonly githubClientSecret: pulumi.Output<string> | undefined;
+  /** Tokens and passwords of private package registries, by credential URL (secret Outputs). */
+  readonly packageRegistryCredentials?: Readonly<Record<string, pulumi.Output<string>>>;
 }
 
 /** Secret names and keys the registry's pods read (all values stay in Secrets, never in the pod spec). */
 export interface RegistrySecretRefs {
   readonly jwt: { readonly name: string; readonly key: string };
   readonly github: { readonly name: string; readonly key: string } | undefined;
+  /** One key per package-registry credential URL in one Secret. */
+  readonly packageCredentials?: { readonly name: string; readonly keys: Readonly<Record<string, string>> };
 }
 
 export class RegistrySecrets extends pulumi.ComponentResource {
@@ -56,7 +60,38 @@ export class RegistrySecrets extends pulumi.ComponentResource {
         child,
       );
     }
-    this.refs = { jwt: { name: "registry-jwt", key: "private-key.pem" }, github };
+    const packageCredentials = this.packageCredentials(name, args, labels);
+    this.refs = {
+      jwt: { name: "registry-jwt", key: "private-key.pem" },
+      github,
+      ...(packageCredentials !== undefined && { packageCredentials }),
+    };
     this.registerOutputs({});
+  }
+
+  /** Keys are positions (`credential-0`, …) in URL order: URLs are not valid Secret keys. */
+  private packageCredentials(
+    name: string,
+    args: RegistrySecretsArgs,
+    labels: Record<string, string>,
+  ): RegistrySecretRefs["packageCredentials"] {
+    const urls = Object.keys(args.packageRegistryCredentials ?? {}).sort();
+    if (urls.length === 0) return undefined;
+    const keys = Object.fromEntries(urls.map((url, i) => [url, `credential-${i}`]));
+    new k8s.core.v1.Secret(
+      `${name}-package-credentials`,
+      {
+        metadata: { name: "registry-package-credentials", namespace: args.namespace, labels },
+        type: "Opaque",
+        stringData: Object.fromEntries(
+          urls.map((url) => [
+            keys[url] as string,
+            pulumi.secret(args.packageRegistryCredentials?.[url] ?? ""),
+          ]),
+        ),
+      },
+      { parent: this, provider: args.provider },
+    );
+    return { name: "registry-package-credentials", keys };
   }
 }

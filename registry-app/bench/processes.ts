@@ -110,6 +110,8 @@ export function serviceEnv(databaseUrl: string, extra: Record<string, string>): 
     MCP_REGISTRY_DATABASE_URL: databaseUrl,
     MCP_REGISTRY_JWT_PRIVATE_KEY: generateSigningKeyHex(),
     MCP_REGISTRY_LOG_LEVEL: "info",
+    // The bench's packages are made up; verification would measure (and fail on) the npm registry.
+    MCP_REGISTRY_ENABLE_REGISTRY_VALIDATION: "false",
     ...extra,
   };
 }

@@ -2,6 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import { authEnv, generateSigningKeyHex } from "./auth";
 import { flag, integer, url } from "./auth/env";
+import { verifyEnv } from "./verify";
 import { packageVersion } from "./version";
 
 /** `[host]:port` as the official registry spells it (`:8080`); an empty host listens on all IPv4 addresses. */
@@ -118,7 +119,7 @@ const coreEnv = z.object({
   OTEL_SERVICE_NAME: z.string().min(1).default("mcp-registry"),
 });
 
-export const configSchema = z.object({ ...coreEnv.shape, ...authEnv.shape });
+export const configSchema = z.object({ ...coreEnv.shape, ...authEnv.shape, ...verifyEnv.shape });
 
 export type Config = z.output<typeof configSchema>;
 
@@ -133,8 +134,8 @@ export class ConfigError extends Error {
 }
 
 /**
- * Without a database URL the service runs embedded for local use: a throwaway signing key and
- * anonymous publishing unless the caller set them.
+ * Without a database URL the service runs embedded for local use: a throwaway signing key,
+ * anonymous publishing and no package verification unless the caller set them.
  */
 function withEmbeddedDefaults(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   if ((env.MCP_REGISTRY_DATABASE_URL ?? "").trim() !== "") return env;
@@ -142,6 +143,7 @@ function withEmbeddedDefaults(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     ...env,
     MCP_REGISTRY_JWT_PRIVATE_KEY: env.MCP_REGISTRY_JWT_PRIVATE_KEY || generateSigningKeyHex(),
     MCP_REGISTRY_ENABLE_ANONYMOUS_AUTH: env.MCP_REGISTRY_ENABLE_ANONYMOUS_AUTH || "true",
+    MCP_REGISTRY_ENABLE_REGISTRY_VALIDATION: env.MCP_REGISTRY_ENABLE_REGISTRY_VALIDATION || "false",
   };
 }
 

@@ -6,6 +6,7 @@ import { buildApp, Metrics, type RegistryApp } from "./http";
 import { DEMO_CATALOGUE, Ingestor, type IngestReport } from "./ingest";
 import { loggerOptions, stdoutDestination, type Logger } from "./logger";
 import { RegistryService } from "./service";
+import { RegistryPackageVerifier, type VerifierDeps } from "./verify";
 import { Database, migrate, MIGRATIONS, schemaVersion, ServerStore } from "./store";
 
 /** Everything a command needs, wired once: database, store, service, auth, metrics. */
@@ -26,6 +27,8 @@ export interface RuntimeOptions {
   /** Prometheus process metrics (off in tests that build many runtimes in one process). */
   defaultMetrics?: boolean;
   fetch?: typeof fetch;
+  /** Outbound transport of package verification (tests count or break requests). */
+  packageTransport?: VerifierDeps["send"];
 }
 
 /** Retries the first connection: in Kubernetes the database may come up after the app. */
@@ -76,7 +79,13 @@ export async function openRuntime(
     poolStats: () => db.poolStats(),
   });
   const store = new ServerStore(db);
-  const service = new RegistryService(store, { events: metrics.serviceEvents() });
+  const service = new RegistryService(store, {
+    events: metrics.serviceEvents(),
+    packages: {
+      verifier: new RegistryPackageVerifier(config, { send: options.packageTransport }),
+      enforce: config.MCP_REGISTRY_ENABLE_REGISTRY_VALIDATION,
+    },
+  });
   const ingestor = new Ingestor(service, store, log, { fetch: options.fetch ?? fetch });
   return { config, log, db, store, service, metrics, ingestor, embedded, close };
 }

@@ -150,6 +150,9 @@ export function findResource(
 
 // -------------------------------------------------------------------------------------------------------------
 
+/** Fakes for secret keys whose value has a structure (JSON); the others get a recognisable string. */
+const FAKE_SECRETS: Readonly<Record<string, string>> = { [`${PROJECT}:packageRegistryCredentials`]: "{}" };
+
 async function configure(
   stack: StackName,
   overrides: ConfigOverrides,
@@ -160,7 +163,7 @@ async function configure(
   const plaintext = new Set(options.plaintextKeys ?? []);
   const secrets = new Set([...declaredSecretKeys(), ...(options.secretKeys ?? [])]);
   for (const key of secrets) {
-    if (!(key in overrides)) config[key] = `test-${key.replace(/[^a-zA-Z0-9]/g, "-")}`;
+    if (!(key in overrides)) config[key] = FAKE_SECRETS[key] ?? `test-${key.replace(/[^a-zA-Z0-9]/g, "-")}`;
   }
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) delete config[key];

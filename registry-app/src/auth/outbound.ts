@@ -1,5 +1,5 @@
 import dns, { type LookupAddress } from "node:dns";
-import http from "node:http";
+import http, { type IncomingHttpHeaders } from "node:http";
 import https from "node:https";
 import { BlockList, isIP, type LookupFunction } from "node:net";
 
@@ -153,12 +153,25 @@ export interface GuardedGetOptions {
   headers?: Record<string, string>;
 }
 
+export interface GuardedRequestOptions extends GuardedGetOptions {
+  method?: "GET" | "HEAD";
+  /** Receives the body chunk by chunk instead of buffering it (hashing a large download). */
+  onChunk?: (chunk: Buffer, status: number) => void;
+}
+
+export interface GuardedResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** Empty when onChunk took the body. */
+  body: Buffer;
+}
+
 /**
- * GET through node:http(s) whose DNS lookup refuses non-public addresses at connect time, so a
+ * A request through node:http(s) whose DNS lookup refuses non-public addresses at connect time, so a
  * rebinding answer between a pre-check and the connection cannot reach the internal network.
- * No redirects are followed; timeout and size cap as in boundedGet.
+ * No redirects are followed; one deadline covers connection, headers and body; the body is capped.
  */
-export function guardedGet(url: string, options: GuardedGetOptions): Promise<BoundedResponse> {
+export function guardedRequest(url: string, options: GuardedRequestOptions): Promise<GuardedResponse> {
   const target = new URL(url);
   const client = target.protocol === "https:" ? https : http;
   const lookup: LookupFunction = (hostname, lookupOptions, callback) => {
@@ -174,10 +187,21 @@ export function guardedGet(url: string, options: GuardedGetOptions): Promise<Bou
       return callback(null, first.address, first.family);
     });
   };
-  return new Promise<BoundedResponse>((resolve, reject) => {
-    const request = client.get(
+  // An IP literal never reaches the lookup, so it is checked here.
+  const literal = target.hostname.replace(/^\[|\]$/g, "");
+  if (!options.allowPrivate && isIP(literal) !== 0 && isNonPublicAddress(literal)) {
+    return Promise.reject(new OutboundError("target address is not public"));
+  }
+  return new Promise<GuardedResponse>((resolve, reject) => {
+    const request = client.request(
       target,
-      { headers: options.headers, lookup, timeout: options.timeoutMs, agent: false },
+      {
+        method: options.method ?? "GET",
+        headers: options.headers,
+        lookup,
+        timeout: options.timeoutMs,
+        agent: false,
+      },
       (response) => {
         const chunks: Buffer[] = [];
         let total = 0;
@@ -187,12 +211,18 @@ export function guardedGet(url: string, options: GuardedGetOptions): Promise<Bou
             request.destroy(new OutboundError("response too large", response.statusCode));
             return;
           }
-          chunks.push(chunk);
+          if (options.onChunk) options.onChunk(chunk, response.statusCode ?? 0);
+          else chunks.push(chunk);
         });
         response.on("end", () => {
           // The whole body may arrive in one chunk and end before the destroy takes effect.
           if (total > options.maxBytes) reject(new OutboundError("response too large", response.statusCode));
-          else resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
+          else
+            resolve({
+              status: response.statusCode ?? 0,
+              headers: response.headers,
+              body: Buffer.concat(chunks),
+            });
         });
         response.on("error", (error) => reject(asOutbound(error)));
       },
@@ -201,7 +231,14 @@ export function guardedGet(url: string, options: GuardedGetOptions): Promise<Bou
     request.on("close", () => clearTimeout(deadline));
     request.on("timeout", () => request.destroy(new OutboundError("timeout")));
     request.on("error", (error) => reject(asOutbound(error)));
+    request.end();
   });
+}
+
+/** guardedRequest for a GET whose body is text (the http login method's proof document). */
+export async function guardedGet(url: string, options: GuardedGetOptions): Promise<BoundedResponse> {
+  const response = await guardedRequest(url, options);
+  return { status: response.status, text: response.body.toString("utf8") };
 }
 
 function asOutbound(error: Error): OutboundError {

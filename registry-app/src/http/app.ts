@@ -16,12 +16,14 @@ import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
 } from "fastify";
+import { stringify as stringifyYaml } from "yaml";
 import type { Auth } from "../auth";
 import { ProblemError } from "../errors";
 import { UnstorableInputError } from "../schema/storable";
 import type { RegistryService } from "../service";
 import { StoreRefusedValueError } from "../store";
 import { registerStrictJsonParser } from "./body";
+import { registerCors } from "./cors";
 import { docsHtml, docsScript } from "./docs";
 import { ConnectionDrainer } from "./drain";
 import type { Metrics } from "./metrics";
@@ -244,12 +246,7 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
     context.with(trace.setSpan(parent, span), done);
   });
 
-  app.addHook("onSend", async (request, reply) => {
-    if (request.method === "GET" || request.method === "HEAD") {
-      void reply.header("access-control-allow-origin", "*");
-      void reply.header("access-control-expose-headers", "x-request-id, retry-after, etag");
-    }
-  });
+  registerCors(app);
 
   // The access line holds only fields chosen here (no headers, no bodies), so it skips redaction,
   // which otherwise costs more than the rest of the line.
@@ -278,17 +275,6 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
     );
   });
 
-  // CORS preflight: reads are open to any origin (private-registry clients in browsers and IDEs).
-  app.options("*", async (_request, reply) =>
-    reply
-      .code(204)
-      .header("access-control-allow-origin", "*")
-      .header("access-control-allow-methods", "GET, HEAD, OPTIONS")
-      .header("access-control-allow-headers", "Authorization, Content-Type, If-None-Match")
-      .header("access-control-max-age", "86400")
-      .send(),
-  );
-
   const readCache = new ReadCache({
     maxBytes: options.readCacheMaxBytes,
     generation: () => service.changeGeneration(),
@@ -298,6 +284,7 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
 
   const openApi = buildOpenApiDocument(build.version);
   const openApiJson = JSON.stringify(openApi);
+  const openApiYaml = stringifyYaml(openApi, { aliasDuplicateObjects: false, lineWidth: 0 });
   const health = JSON.stringify({ status: "ok", github_client_id: auth.githubClientId });
   const versionJson = JSON.stringify({
     version: build.version,
@@ -315,6 +302,9 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
     );
     scope.get("/openapi.json", async (_request, reply) =>
       reply.type("application/json; charset=utf-8").send(openApiJson),
+    );
+    scope.get("/openapi.yaml", async (_request, reply) =>
+      reply.type("application/yaml; charset=utf-8").send(openApiYaml),
     );
     scope.get("/docs", async (_request, reply) =>
       reply

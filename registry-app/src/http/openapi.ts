@@ -88,11 +88,11 @@ function problems(...statuses: number[]): Record<string, JsonObject> {
     404: "Not found",
     409: "Conflicts with what the registry holds (duplicate version, remote URL of another name, version cap)",
     413: "Request body too large",
-    422: "The server.json is invalid (call /validate for every finding)",
+    422: "The server.json is invalid, or a package's ownership is not proven (call /validate for every finding)",
     429: "Rate limited; see Retry-After",
-    502: "An identity provider could not be reached",
+    502: "An identity provider could not be reached, or a package registry's answer cannot be used",
     501: "Not implemented by this registry",
-    503: "Service unavailable (database down or shutting down); see Retry-After",
+    503: "Service unavailable (database or package registry down, or shutting down); see Retry-After",
   };
   return Object.fromEntries(
     statuses.map((status) => [
@@ -149,7 +149,7 @@ export function buildOpenApiDocument(version: string): JsonObject {
         requestBody: body(REF("ServerDetail")),
         responses: {
           "200": ok("The updated version", REF("ServerResponse")),
-          ...problems(400, 401, 403, 404, 409, 413, 422, 503),
+          ...problems(400, 401, 403, 404, 409, 413, 422, 502, 503),
         },
       },
       delete: {
@@ -190,7 +190,7 @@ export function buildOpenApiDocument(version: string): JsonObject {
         requestBody: body(REF("ServerDetail")),
         responses: {
           "200": ok("The stored version", REF("ServerResponse")),
-          ...problems(400, 401, 403, 409, 413, 422, 429, 503),
+          ...problems(400, 401, 403, 409, 413, 422, 429, 502, 503),
         },
       },
     },
@@ -256,6 +256,15 @@ export function buildOpenApiDocument(version: string): JsonObject {
     },
   };
   paths["/openapi.json"] = info("This document", { type: "object" });
+  paths["/openapi.yaml"] = {
+    get: {
+      tags: ["operations"],
+      summary: "This document as YAML",
+      responses: {
+        "200": { description: "YAML", content: { "application/yaml": { schema: { type: "object" } } } },
+      },
+    },
+  };
   paths["/docs"] = {
     get: {
       tags: ["operations"],
@@ -272,7 +281,7 @@ export function buildOpenApiDocument(version: string): JsonObject {
       version,
       summary: "A private MCP server registry, API-compatible with the official registry",
       description:
-        "Every /v0.1 path is also served under /v0. Errors are RFC 7807 application/problem+json. Reads allow any origin (CORS).",
+        "Every /v0.1 path is also served under /v0. Errors are RFC 7807 application/problem+json. Any origin may call the API from a browser (CORS, without credentials: tokens are bearer tokens).",
       license: { name: "Apache-2.0", identifier: "Apache-2.0" },
     },
     tags: [

@@ -57,7 +57,7 @@ function readKey(...parts: Array<string | number | boolean | undefined>): string
 
 function includeDeleted(request: FastifyRequest): boolean {
   return (
-    parseOrThrow(includeDeletedQuerySchema, singleValues(request.query), "query").include_deleted === "true"
+    parseOrThrow(includeDeletedQuerySchema, singleValues(request.query), "query").include_deleted === true
   );
 }
 
@@ -74,7 +74,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       search: query.search,
       updatedSince: query.updated_since === undefined ? undefined : new Date(query.updated_since),
       version: query.version,
-      includeDeleted: query.include_deleted === "true",
+      includeDeleted: query.include_deleted === true,
     };
     const key = readKey(
       "list",

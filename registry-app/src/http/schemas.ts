@@ -76,39 +76,59 @@ export const versionSchema = z.object({
 });
 export const probeSchema = z.object({ status: z.enum(["ok", "unavailable", "draining"]) });
 
-const booleanParam = z.enum(["true", "false"], { error: "expected true or false" });
+/** Every spelling Go's strconv.ParseBool accepts, as the official registry reads its boolean parameters. */
+const TRUE_WORDS = ["1", "t", "T", "TRUE", "true", "True"] as const;
+const FALSE_WORDS = ["0", "f", "F", "FALSE", "false", "False"] as const;
+const BOOLEAN_WORDS = [...TRUE_WORDS, ...FALSE_WORDS] as const;
+
+/**
+ * Query parameters as the official registry reads them: an empty value (`cursor=`) means absent, so
+ * clients that always send every parameter work. Each schema accepts "" in its input (the OpenAPI
+ * document says so) and turns it into undefined.
+ */
+const absentWhenEmpty = <T>(value: T | ""): T | undefined => (value === "" ? undefined : value);
+
+const booleanParam = z
+  .enum(["", ...BOOLEAN_WORDS], { error: `expected a boolean (${BOOLEAN_WORDS.join(", ")})` })
+  .transform((value) => (value === "" ? undefined : (TRUE_WORDS as readonly string[]).includes(value)))
+  .optional();
+
+const LIMIT_MESSAGE = "expected an integer from 1 to 100";
+const RFC3339_MESSAGE = "expected an RFC 3339 timestamp such as 2025-08-07T13:15:04Z";
 
 export const listQuerySchema = z
   .object({
     cursor: z
       .string()
-      .min(1)
       .max(2048)
+      .transform(absentWhenEmpty)
       .optional()
       .describe("Opaque; metadata.nextCursor of the previous page"),
     limit: z
       .string()
-      .regex(/^\d{1,4}$/, "expected an integer from 1 to 100")
-      .transform(Number)
-      .pipe(
-        z
-          .number()
-          .int()
-          .min(1, "expected an integer from 1 to 100")
-          .max(100, "expected an integer from 1 to 100"),
-      )
+      .regex(/^\d{0,4}$/, LIMIT_MESSAGE)
+      .transform((value) => (value === "" ? undefined : Number(value)))
+      .pipe(z.number().int().min(1, LIMIT_MESSAGE).max(100, LIMIT_MESSAGE).optional())
       .optional()
       .describe("Page size, 1..100 (default 30)"),
     search: z.string().max(200).optional().describe("Ranked search over names, titles and descriptions"),
-    updated_since: z.iso
-      .datetime({ offset: true, error: "expected an RFC 3339 timestamp such as 2025-08-07T13:15:04Z" })
+    updated_since: z
+      .union([z.literal(""), z.iso.datetime({ offset: true, error: RFC3339_MESSAGE })], {
+        error: RFC3339_MESSAGE,
+      })
+      .transform(absentWhenEmpty)
       .optional()
       .describe("Only entries updated after this time (RFC 3339); implies include_deleted=true"),
-    version: z.string().min(1).max(255).optional().describe("'latest' or an exact version"),
-    include_deleted: booleanParam.optional().describe("Include deleted versions (default false)"),
+    version: z
+      .string()
+      .max(255)
+      .transform(absentWhenEmpty)
+      .optional()
+      .describe("'latest' or an exact version"),
+    include_deleted: booleanParam.describe("Include deleted versions (default false)"),
   })
   .superRefine((query, ctx) => {
-    if (query.updated_since !== undefined && query.include_deleted === "false") {
+    if (query.updated_since !== undefined && query.include_deleted === false) {
       ctx.addIssue({
         code: "custom",
         path: ["include_deleted"],
@@ -118,7 +138,7 @@ export const listQuerySchema = z
   });
 
 export const includeDeletedQuerySchema = z.object({
-  include_deleted: booleanParam.optional().describe("Include deleted versions (default false)"),
+  include_deleted: booleanParam.describe("Include deleted versions (default false)"),
 });
 
 export type ListQueryParams = z.output<typeof listQuerySchema>;

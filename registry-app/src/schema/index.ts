@@ -31,6 +31,7 @@ export {
 } from "./server-json";
 export type { RemoteTransport, ServerJson, ServerPackage } from "./server-json";
 export {
+  ISSUE_TYPES,
   type ValidationIssue,
   type ValidationResult,
   formatPath,

@@ -2,9 +2,14 @@ import { z } from "zod";
 import type { RuleParams } from "./server-json";
 
 /**
- * One finding of POST /validate, shaped like the official registry's:
- * type "json" (unparsable body), "schema" (server.schema.json), "semantic" (registry rules) or "linter".
+ * Kinds of findings. The official registry's four ("json": unparsable body, "schema": server.schema.json,
+ * "semantic": registry rules, "linter"), plus this registry's "registry" (depends on what the registry
+ * already holds: duplicate version, version cap, remote URL of another name) and "package" (ownership
+ * proof in the package's own registry).
  */
+export const ISSUE_TYPES = ["json", "schema", "semantic", "linter", "registry", "package"] as const;
+
+/** One finding of POST /validate, shaped like the official registry's; `type` is one of ISSUE_TYPES. */
 export interface ValidationIssue {
   type: string;
   /** Field in bracket/dot notation, e.g. `packages[0].transport.url`; "" is the whole document. */
@@ -21,7 +26,7 @@ export interface ValidationResult {
 }
 
 export const validationIssueSchema = z.object({
-  type: z.enum(["json", "schema", "semantic", "linter"]),
+  type: z.enum(ISSUE_TYPES),
   path: z.string(),
   message: z.string(),
   severity: z.enum(["error", "warning", "info"]),

@@ -2,6 +2,7 @@ import { assertCanEdit, assertCanPublish, type RegistryClaims } from "../auth";
 import { ProblemError, type FieldProblem } from "../errors";
 import { validateServerJson, type ServerJson, type ValidationIssue, type ValidationResult } from "../schema";
 import type { PublishRequest, ServerStatus, ServerStore, ServerWriter, StoredVersion } from "../store";
+import type { PackageCheck, PackageVerifier } from "../verify";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { GenerationReader } from "./generation";
 import { chooseLatest, plainSemverMain, precedence } from "./versions";
@@ -43,19 +44,32 @@ export interface ServiceEvents {
   validated(outcome: "valid" | "invalid"): void;
 }
 
+export interface PackageVerification {
+  verifier: PackageVerifier;
+  /** MCP_REGISTRY_ENABLE_REGISTRY_VALIDATION: findings refuse publish and edit (else /validate warns). */
+  enforce: boolean;
+}
+
 export interface RegistryServiceOptions {
   maxVersionsPerName?: number;
   events?: ServiceEvents;
+  packages?: PackageVerification;
 }
 
-/** Claims of the registry's own ingestion (seed, import, sync): publish and edit anything. */
+const SYSTEM_METHOD = "system";
+
+/**
+ * Claims of the registry's own ingestion (seed, import, sync): publish and edit anything. Its
+ * sources are the operator's (a file, a directory, an upstream registry that verified its packages),
+ * so their packages are not verified again.
+ */
 export function systemCaller(subject: string): RegistryClaims {
   return {
     iss: "mcp-registry",
     iat: 0,
     nbf: 0,
     exp: 0,
-    auth_method: "system",
+    auth_method: SYSTEM_METHOD,
     auth_method_sub: subject,
     permissions: [
       { action: "publish", resource: "*" },
@@ -97,6 +111,51 @@ function remoteUrls(server: ServerJson): Array<{ url: string; path: string }> {
   }));
 }
 
+const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 } as const;
+
+/** Errors first, then warnings, then notes; the order within a severity is kept. */
+function bySeverity(a: ValidationIssue, b: ValidationIssue): number {
+  return SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity];
+}
+
+/**
+ * A finding that depends on what the registry holds (not on the document): /validate reports it as a
+ * warning of type "registry", so a document stays valid; publish refuses it with a 409.
+ */
+export function registryWarning(path: string, message: string, reference: string): ValidationIssue {
+  return { type: "registry", path, message, severity: "warning", reference };
+}
+
+/** 422 naming each package whose ownership is not proven, with what to change. */
+function packagesNotProven(findings: Array<PackageCheck & { outcome: "finding" }>): ProblemError {
+  const errors = findings.map((check) => ({
+    location: `body.packages[${check.index}]`,
+    message: check.message,
+  }));
+  const first = errors[0] as { location: string; message: string };
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";
+  return new ProblemError(
+    422,
+    "Unprocessable Entity",
+    `Package ownership is not proven: ${first.location}: ${first.message}${more}.`,
+    { errors },
+  );
+}
+
+/** 503 (retryable) or 502 naming the package registry that gave no usable answer; never a silent pass. */
+function registryUnavailable(check: PackageCheck & { outcome: "unavailable" }): ProblemError {
+  const detail = `The package registry ${check.registry} ${check.reason}, so body.packages[${check.index}] could not be verified`;
+  if (check.retryable) {
+    return new ProblemError(503, "Service Unavailable", `${detail}; retry shortly.`, {
+      errors: [{ location: `body.packages[${check.index}]`, message: `${check.registry} ${check.reason}` }],
+      headers: { "Retry-After": "30" },
+    });
+  }
+  return new ProblemError(502, "Bad Gateway", `${detail}.`, {
+    errors: [{ location: `body.packages[${check.index}]`, message: `${check.registry} ${check.reason}` }],
+  });
+}
+
 function unprocessable(issues: ValidationIssue[]): ProblemError {
   const errors = issues
     .filter((issue) => issue.severity === "error")
@@ -123,6 +182,7 @@ export class RegistryService {
   private readonly maxVersions: number;
   private readonly events: ServiceEvents | undefined;
   private readonly generations: GenerationReader;
+  private readonly packages: PackageVerification | undefined;
 
   constructor(
     private readonly store: ServerStore,
@@ -130,6 +190,7 @@ export class RegistryService {
   ) {
     this.maxVersions = options.maxVersionsPerName ?? MAX_VERSIONS_PER_NAME;
     this.events = options.events;
+    this.packages = options.packages;
     this.generations = new GenerationReader(() => store.changeGeneration());
   }
 
@@ -141,28 +202,81 @@ export class RegistryService {
     return this.generations.current();
   }
 
-  /** Schema and official rules, plus the checks that need the database (duplicate, cap, remote URLs). */
+  /**
+   * Schema and official rules (errors), what the registry already holds (warnings: the document
+   * itself is fine) and package ownership (errors when verification is enforced, else warnings).
+   */
   async validate(input: unknown): Promise<ValidationResult> {
     const result = validateServerJson(input);
     const issues = [...result.issues];
     if (result.server !== undefined) {
-      const server = result.server;
-      const [existing, owners, count] = await Promise.all([
-        this.store.get(server.name, server.version),
-        this.store.remoteUrlOwners(remoteUrls(server).map((remote) => remote.url)),
-        this.store.countVersions(server.name),
+      const [held, packages] = await Promise.all([
+        this.registryFindings(result.server),
+        this.packageFindings(result.server),
       ]);
-      if (existing !== undefined) issues.unshift(this.duplicateIssue(server));
-      for (const remote of remoteUrls(server)) {
-        const owner = owners.get(remote.url);
-        if (owner !== undefined && owner !== server.name)
-          issues.unshift(this.remoteTakenIssue(remote.path, owner));
-      }
-      if (count >= this.maxVersions) issues.unshift(this.capIssue(server.name));
+      issues.push(...held, ...packages);
     }
+    issues.sort(bySeverity);
     const valid = !issues.some((issue) => issue.severity === "error");
     this.events?.validated(valid ? "valid" : "invalid");
     return { valid, issues };
+  }
+
+  /** Findings that depend on the stored state: duplicate version, version cap, remote URLs of other names. */
+  private async registryFindings(server: ServerJson): Promise<ValidationIssue[]> {
+    const remotes = remoteUrls(server);
+    const [existing, owners, count] = await Promise.all([
+      this.store.get(server.name, server.version),
+      this.store.remoteUrlOwners(remotes.map((remote) => remote.url)),
+      this.store.countVersions(server.name),
+    ]);
+    const findings: ValidationIssue[] = [];
+    if (existing !== undefined) findings.push(this.duplicateIssue(server));
+    if (count >= this.maxVersions) findings.push(this.capIssue(server.name));
+    for (const remote of remotes) {
+      const owner = owners.get(remote.url);
+      if (owner !== undefined && owner !== server.name)
+        findings.push(this.remoteTakenIssue(remote.path, owner));
+    }
+    return findings;
+  }
+
+  /** Ownership proofs as issues; a registry that cannot answer is a warning saying publish would fail. */
+  private async packageFindings(server: ServerJson): Promise<ValidationIssue[]> {
+    if (this.packages === undefined || (server.packages ?? []).length === 0) return [];
+    const severity = this.packages.enforce ? "error" : "warning";
+    const checks = await this.packages.verifier.verify(server);
+    return checks.flatMap((check): ValidationIssue[] => {
+      const path = `packages[${check.index}]`;
+      if (check.outcome === "finding")
+        return [{ type: "package", path, message: check.message, severity, reference: "package-ownership" }];
+      if (check.outcome === "unavailable") {
+        const consequence = this.packages?.enforce
+          ? "publishing answers 503 or 502 until it does"
+          : "not verified";
+        return [
+          {
+            type: "package",
+            path,
+            message: `the package registry ${check.registry} ${check.reason}; ${consequence}`,
+            severity: "warning",
+            reference: "package-registry-unavailable",
+          },
+        ];
+      }
+      return [];
+    });
+  }
+
+  /** With verification enforced: 422 for findings, else 503/502 for a registry without an answer. */
+  private async assertPackagesOwned(caller: RegistryClaims, server: ServerJson): Promise<void> {
+    if (this.packages === undefined || !this.packages.enforce || caller.auth_method === SYSTEM_METHOD) return;
+    if ((server.packages ?? []).length === 0) return;
+    const checks = await this.packages.verifier.verify(server);
+    const findings = checks.filter((check) => check.outcome === "finding");
+    if (findings.length > 0) throw packagesNotProven(findings);
+    const unavailable = checks.find((check) => check.outcome === "unavailable");
+    if (unavailable !== undefined) throw registryUnavailable(unavailable);
   }
 
   /** POST /publish: stores a new version and moves latest if it is greater; all or nothing. */
@@ -174,6 +288,7 @@ export class RegistryService {
     if (result.server === undefined) throw unprocessable(result.issues);
     const server = result.server;
     assertCanPublish(caller, server.name);
+    await this.assertPackagesOwned(caller, server);
     return this.storeVersion(server);
   }
 
@@ -272,6 +387,10 @@ export class RegistryService {
         },
       );
     }
+    // Outside the name's lock: an outbound call must not hold a transaction. Deleted versions are not
+    // verified, as in the official registry, so they can be fixed up.
+    const stored = await this.store.get(name, version);
+    if (stored !== undefined && stored.status !== "deleted") await this.assertPackagesOwned(caller, server);
     return this.store.withNameLock(name, async (writer) => {
       const existing = await writer.find(version);
       if (existing === undefined) throw notFound(`Server "${name}" has no version "${version}".`);
@@ -424,32 +543,22 @@ export class RegistryService {
   }
 
   private duplicateIssue(server: ServerJson): ValidationIssue {
-    return {
-      type: "semantic",
-      path: "version",
-      message: `version ${server.version} of ${server.name} is already published; versions are immutable, publish a new one`,
-      severity: "error",
-      reference: "duplicate-version",
-    };
+    return registryWarning(
+      "version",
+      `version ${server.version} of ${server.name} is already published; versions are immutable, publish a new one`,
+      "duplicate-version",
+    );
   }
 
   private remoteTakenIssue(path: string, owner: string): ValidationIssue {
-    return {
-      type: "semantic",
-      path,
-      message: `this remote URL is already used by server ${owner}`,
-      severity: "error",
-      reference: "remote-url-taken",
-    };
+    return registryWarning(path, `this remote URL is already used by server ${owner}`, "remote-url-taken");
   }
 
   private capIssue(name: string): ValidationIssue {
-    return {
-      type: "semantic",
-      path: "version",
-      message: `${name} already has the maximum of ${this.maxVersions} versions`,
-      severity: "error",
-      reference: "max-versions-per-name",
-    };
+    return registryWarning(
+      "version",
+      `${name} already has the maximum of ${this.maxVersions} versions`,
+      "max-versions-per-name",
+    );
   }
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { guardedGet, OutboundError } from "../../src/auth/outbound";
+import { guardedGet, guardedRequest, OutboundError } from "../../src/auth/outbound";
 
 describe("auth: guarded outbound GET (http method's production fetcher)", () => {
   let server: Server;
@@ -36,6 +36,15 @@ describe("auth: guarded outbound GET (http method's production fetcher)", () => 
       assert.match(error.message, /not public/);
       return true;
     });
+  });
+
+  it("refuses an IP literal of a non-public address too (no DNS lookup to guard)", async () => {
+    const literal = base.replace("localhost", "127.0.0.1");
+    await assert.rejects(guardedRequest(`${literal}/ok`, { ...opts, allowPrivate: false }), /not public/);
+    await assert.rejects(guardedRequest("http://[::1]:9/ok", { ...opts, allowPrivate: false }), /not public/);
+    const allowed = await guardedRequest(`${literal}/ok`, { ...opts, allowPrivate: true, method: "HEAD" });
+    assert.equal(allowed.status, 200);
+    assert.equal(allowed.body.length, 0);
   });
 
   it("fetches when private targets are allowed, without following redirects", async () => {

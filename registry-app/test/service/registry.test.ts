@@ -222,20 +222,33 @@ describe("service: publish, isLatest and status", function () {
         /maximum of 10000 versions/,
       );
       assert.equal(error.errors?.[0]?.location, "body.version");
+      // The document itself is fine: /validate warns, publish refuses.
       const validation = await service.validate(serverJson(name, "1.0.0"));
-      assert.equal(validation.valid, false);
-      assert.ok(validation.issues.some((issue) => issue.reference === "max-versions-per-name"));
+      assert.equal(validation.valid, true);
+      assert.ok(
+        validation.issues.some(
+          (issue) =>
+            issue.reference === "max-versions-per-name" &&
+            issue.severity === "warning" &&
+            issue.type === "registry",
+        ),
+      );
     });
 
-    it("reports the database-dependent findings from validate too", async () => {
+    it("reports the database-dependent findings from validate as warnings of type registry", async () => {
       await service.publish(admin, serverJson("com.example/val", "1.0.0"));
       const result = await service.validate(serverJson("com.example/val", "1.0.0"));
-      assert.equal(result.valid, false);
+      assert.equal(result.valid, true, "an already-published version is still a valid document");
       assert.deepEqual(
         result.issues
-          .filter((issue) => issue.severity === "error")
-          .map((issue) => [issue.path, issue.reference]),
-        [["version", "duplicate-version"]],
+          .filter((issue) => issue.type === "registry")
+          .map((issue) => [issue.path, issue.reference, issue.severity]),
+        [["version", "duplicate-version", "warning"]],
+      );
+      await rejectsWith(
+        service.publish(admin, serverJson("com.example/val", "1.0.0")),
+        409,
+        /already published/,
       );
       assert.equal((await service.validate(serverJson("com.example/val", "1.0.1"))).valid, true);
     });

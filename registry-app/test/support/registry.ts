@@ -8,6 +8,7 @@ import {
   prepareSchema,
   type BuiltRegistry,
   type Runtime,
+  type RuntimeOptions,
 } from "../../src/server";
 import { freshDatabaseUrl } from "./postgres";
 
@@ -31,6 +32,8 @@ export async function testEnv(label: string, env: Record<string, string> = {}): 
     MCP_REGISTRY_VERSION: "9.9.9-test",
     MCP_REGISTRY_GIT_COMMIT: "abc123",
     MCP_REGISTRY_BUILD_TIME: "2026-01-01T00:00:00Z",
+    // On by default in the service; suites that test verification turn it on against loopback fakes.
+    MCP_REGISTRY_ENABLE_REGISTRY_VALIDATION: "false",
     ...env,
   };
 }
@@ -39,11 +42,20 @@ export async function testEnv(label: string, env: Record<string, string> = {}): 
 export async function testRegistry(
   label: string,
   env: Record<string, string> = {},
-  options: { authDeps?: AuthDeps; logStream?: NodeJS.WritableStream; fetch?: typeof fetch } = {},
+  options: {
+    authDeps?: AuthDeps;
+    logStream?: NodeJS.WritableStream;
+    fetch?: typeof fetch;
+    packageTransport?: RuntimeOptions["packageTransport"];
+  } = {},
 ): Promise<TestRegistry> {
   const config = loadConfig(await testEnv(label, env));
   const log = createLogger("silent", "test");
-  const runtime = await openRuntime(config, log, { defaultMetrics: false, fetch: options.fetch });
+  const runtime = await openRuntime(config, log, {
+    defaultMetrics: false,
+    fetch: options.fetch,
+    packageTransport: options.packageTransport,
+  });
   await prepareSchema(runtime);
   const registry = await buildRegistry(runtime, {
     tracing: false,
