@@ -154,11 +154,23 @@ export class KubeClient {
     this.discovery.clear();
   }
 
+  /** Where a kind lives; discovery is retried a few times, as a busy API server may answer it with a 503. */
   async resourceInfo(apiVersion: string, kind: string): Promise<ResourceInfo> {
-    const info = (await this.resources(apiVersion).catch(() => new Map<string, ResourceInfo>())).get(kind);
-    if (info === undefined)
-      throw new KubeApiError(404, "NotFound", `the API server serves no ${kind} in ${apiVersion}`);
-    return info;
+    let failure: unknown;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 500 * attempt));
+      try {
+        const info = (await this.resources(apiVersion)).get(kind);
+        if (info !== undefined) return info;
+        failure = new KubeApiError(404, "NotFound", `the API server serves no ${kind} in ${apiVersion}`);
+      } catch (error) {
+        failure = error;
+        // A group that does not exist (yet) is an answer, not a transient failure.
+        if (error instanceof KubeApiError && error.status === 404) break;
+      }
+      this.discovery.delete(apiVersion);
+    }
+    throw failure;
   }
 
   /** Every group/version the server serves (`apps/v1`, `v1`, `monitoring.coreos.com/v1`, ...). */
