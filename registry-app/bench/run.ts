@@ -194,6 +194,9 @@ async function buildScenarios(baseUrl: string, names: string[], queries: string[
   const latest = shuffled(names, 11).map((name) => ({
     path: `/v0.1/servers/${encodeURIComponent(name)}/versions/latest`,
   }));
+  const versions = shuffled(names, 13).map((name) => ({
+    path: `/v0.1/servers/${encodeURIComponent(name)}/versions`,
+  }));
   const search = queries.map((query) => ({ path: `/v0.1/servers?search=${encodeURIComponent(query)}` }));
   // Clients that kept an ETag revalidate with If-None-Match.
   const revalidations: BenchRequest[] = [];
@@ -208,10 +211,12 @@ async function buildScenarios(baseUrl: string, names: string[], queries: string[
   const walkTitle = `list pages (limit 100, walking cursors: ${walk.length} pages)`;
   const searchTitle = `search (${queries.length} queries, default limit 30)`;
   const latestTitle = `get latest (${names.length} names)`;
+  const versionsTitle = `versions list (${names.length} names)`;
   const scenarios: Scenario[] = [
     { key: "list", variant: "cached", title: walkTitle, connections, next: cycle(walk) },
     { key: "search", variant: "cached", title: searchTitle, connections, next: cycle(search) },
     { key: "latest", variant: "cached", title: latestTitle, connections, next: cycle(latest) },
+    { key: "versions", variant: "cached", title: versionsTitle, connections, next: cycle(versions) },
     {
       key: "revalidate",
       variant: "cached",
@@ -223,6 +228,13 @@ async function buildScenarios(baseUrl: string, names: string[], queries: string[
     { key: "list-uncached", variant: "uncached", title: walkTitle, connections, next: cycle(walk) },
     { key: "search-uncached", variant: "uncached", title: searchTitle, connections, next: cycle(search) },
     { key: "latest-uncached", variant: "uncached", title: latestTitle, connections, next: cycle(latest) },
+    {
+      key: "versions-uncached",
+      variant: "uncached",
+      title: versionsTitle,
+      connections,
+      next: cycle(versions),
+    },
     // Every write drops every cached answer: reads while 20 publishes/s keep invalidating.
     {
       key: "latest-writes",
