@@ -19,6 +19,7 @@ import Fastify, {
 import type { Auth } from "../auth";
 import { ProblemError } from "../errors";
 import type { RegistryService } from "../service";
+import { LSN_HEADER } from "./consistency";
 import { docsHtml, docsScript } from "./docs";
 import type { Metrics } from "./metrics";
 import { buildOpenApiDocument } from "./openapi";
@@ -232,7 +233,7 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
   app.addHook("onSend", async (request, reply) => {
     if (request.method === "GET" || request.method === "HEAD") {
       void reply.header("access-control-allow-origin", "*");
-      void reply.header("access-control-expose-headers", "x-request-id, retry-after, etag");
+      void reply.header("access-control-expose-headers", `x-request-id, retry-after, etag, ${LSN_HEADER}`);
     }
   });
 
@@ -269,14 +270,14 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
       .code(204)
       .header("access-control-allow-origin", "*")
       .header("access-control-allow-methods", "GET, HEAD, OPTIONS")
-      .header("access-control-allow-headers", "Authorization, Content-Type, If-None-Match")
+      .header("access-control-allow-headers", `Authorization, Content-Type, If-None-Match, ${LSN_HEADER}`)
       .header("access-control-max-age", "86400")
       .send(),
   );
 
   const readCache = new ReadCache({
     maxBytes: options.readCacheMaxBytes,
-    generation: () => service.changeGeneration(),
+    freshness: (name) => service.freshness(name),
     onLookup: (outcome) => metrics.readCacheLookups.inc({ outcome }),
   });
   metrics.readCacheBytes = () => readCache.size;

@@ -1,7 +1,16 @@
 import { assertCanEdit, assertCanPublish, type RegistryClaims } from "../auth";
 import { ProblemError, type FieldProblem } from "../errors";
 import { validateServerJson, type ServerJson, type ValidationIssue, type ValidationResult } from "../schema";
-import type { PublishRequest, ServerStatus, ServerStore, ServerWriter, StoredVersion } from "../store";
+import type {
+  EntryRow,
+  Freshness,
+  PublishRequest,
+  ServerStatus,
+  ServerStore,
+  ServerWriter,
+  StoredVersion,
+  Tagged,
+} from "../store";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { GenerationReader } from "./generation";
 import { chooseLatest, plainSemverMain, precedence } from "./versions";
@@ -23,8 +32,24 @@ export interface ListQuery {
 }
 
 export interface ListPage {
-  entries: StoredVersion[];
+  entries: EntryRow[];
   nextCursor?: string;
+  /** The generation the page was read under (when asked for and not empty). */
+  generation?: string;
+}
+
+/** How a read runs: how fresh it must be, and whether the answer should carry its generation. */
+export interface ReadOptions {
+  /** A WAL position (from a write's response) the answering server must have replayed. */
+  atLeast?: string;
+  /** Tag the answer with the generation it was read under (for caching it). */
+  tagged: boolean;
+}
+
+/** One entry and the generation of its name it was read under. */
+export interface EntryAnswer {
+  entry: EntryRow;
+  generation?: string;
 }
 
 export interface StatusChange {
@@ -130,15 +155,26 @@ export class RegistryService {
   ) {
     this.maxVersions = options.maxVersionsPerName ?? MAX_VERSIONS_PER_NAME;
     this.events = options.events;
-    this.generations = new GenerationReader(() => store.changeGeneration());
+    this.generations = new GenerationReader((names) => store.freshness(names));
   }
 
   /**
-   * The database's change generation as of a read that started after this call (concurrent callers
-   * share reads): equal values mean no read of this service could have answered differently.
+   * Change generations as of a read (on the read pool) that started after this call; concurrent
+   * callers share reads. An equal generation means no read of this service could have answered
+   * differently: the global one for lists and searches, a name's for reads of that name.
    */
-  changeGeneration(): Promise<string> {
-    return this.generations.current();
+  freshness(name?: string): Promise<Freshness> {
+    return this.generations.current(name);
+  }
+
+  /** True when reads go to a standby, so a client's read may need its write's WAL position. */
+  get readsFromStandby(): boolean {
+    return this.store.hasReadPool;
+  }
+
+  /** After a write: the WAL position a later read must reach to see it (see ReadOptions.atLeast). */
+  writePosition(): Promise<string> {
+    return this.store.writePosition();
   }
 
   /** Schema and official rules, plus the checks that need the database (duplicate, cap, remote URLs). */
@@ -367,7 +403,7 @@ export class RegistryService {
   }
 
   /** GET /servers: keyset pages in (name, version) order, or ranked when searching. */
-  async list(query: ListQuery): Promise<ListPage> {
+  async list(query: ListQuery, options: ReadOptions): Promise<ListPage> {
     const filter = {
       limit: query.limit + 1,
       // updated_since readers (sync) must see deletions.
@@ -379,48 +415,56 @@ export class RegistryService {
     const search = query.search?.trim();
     if (search) {
       const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, "search");
-      const rows = await this.store.search({
-        ...filter,
-        text: search,
-        after: after?.kind === "search" ? after : undefined,
-      });
+      const { rows, generation } = await this.store.reading(options, (reader) =>
+        reader.search({ ...filter, text: search, after: after?.kind === "search" ? after : undefined }),
+      );
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
       const nextCursor =
         rows.length > query.limit && last
           ? encodeCursor({ kind: "search", score: last.score, name: last.name, version: last.version })
           : undefined;
-      return { entries: page, nextCursor };
+      return { entries: page, nextCursor, generation };
     }
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, "list");
-    const rows = await this.store.list({ ...filter, after: after?.kind === "list" ? after : undefined });
+    const { rows, generation } = await this.store.reading(options, (reader) =>
+      reader.list({ ...filter, after: after?.kind === "list" ? after : undefined }),
+    );
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     const nextCursor =
       rows.length > query.limit && last
         ? encodeCursor({ kind: "list", name: last.name, version: last.version })
         : undefined;
-    return { entries: page, nextCursor };
+    return { entries: page, nextCursor, generation };
   }
 
   /** GET /servers/{name}/versions: newest publication first. */
-  async versions(name: string, includeDeleted: boolean): Promise<StoredVersion[]> {
-    const rows = await this.store.versions(name, includeDeleted);
-    if (rows.length === 0) throw notFound(`Server "${name}" was not found.`);
-    return rows;
+  async versions(name: string, includeDeleted: boolean, options: ReadOptions): Promise<Tagged<EntryRow>> {
+    const answer = await this.store.reading(options, (reader) => reader.versions(name, includeDeleted));
+    if (answer.rows.length === 0) throw notFound(`Server "${name}" was not found.`);
+    return answer;
   }
 
   /** GET /servers/{name}/versions/{version}; `latest` is the current latest version. */
-  async get(name: string, version: string, includeDeleted: boolean): Promise<StoredVersion> {
-    const row = version === "latest" ? await this.store.getLatest(name) : await this.store.get(name, version);
-    if (row === undefined || (row.status === "deleted" && !includeDeleted)) {
+  async get(
+    name: string,
+    version: string,
+    includeDeleted: boolean,
+    options: ReadOptions,
+  ): Promise<EntryAnswer> {
+    const { rows, generation } = await this.store.reading(options, (reader) =>
+      version === "latest" ? reader.latest(name) : reader.version(name, version),
+    );
+    const entry = rows[0];
+    if (entry === undefined || (entry.status === "deleted" && !includeDeleted)) {
       throw notFound(
         version === "latest"
           ? `Server "${name}" was not found.`
           : `Server "${name}" has no version "${version}".`,
       );
     }
-    return row;
+    return { entry, generation };
   }
 
   private duplicateIssue(server: ServerJson): ValidationIssue {

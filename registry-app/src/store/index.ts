@@ -5,6 +5,7 @@ export {
   isUnavailableError,
   type DatabaseSettings,
   type Queryable,
+  type QueryOptions,
 } from "./db";
 export {
   checksum,
@@ -15,9 +16,12 @@ export {
   type MigrationResult,
 } from "./migrations";
 export {
+  EntryReader,
   searchTsquery,
   ServerStore,
   ServerWriter,
+  type EntryRow,
+  type Freshness,
   type ListFilter,
   type NewVersion,
   type PublishOutcome,
@@ -26,4 +30,5 @@ export {
   type SearchFilter,
   type ServerStatus,
   type StoredVersion,
+  type Tagged,
 } from "./servers";
