@@ -416,8 +416,11 @@ async function main(): Promise<void> {
     );
 
     const importSeconds: number[] = [];
-    // BENCH_IMPORT_RUNS=0 serves registry_bench_0 as it is: quick profiling loops on an imported database.
-    let servedUrl = settings.importRuns === 0 ? withDatabase(db.adminUrl, "registry_bench_0") : "";
+    // BENCH_IMPORT_RUNS=0 serves an imported database as it is (BENCH_REUSE_DATABASE, registry_bench_0 by default).
+    let servedUrl =
+      settings.importRuns === 0
+        ? withDatabase(db.adminUrl, process.env.BENCH_REUSE_DATABASE ?? "registry_bench_0")
+        : "";
     for (let run = 0; run < settings.importRuns; run += 1) {
       const name = `registry_bench_${run}`;
       const imported = await timedImport(entry, db, name, file, scaled.documents.length);

@@ -41,9 +41,10 @@ CREATE TABLE registry_name_generations (
 -- Every existing name starts at the current global value: different from anything cached under
 -- the previous build's single generation, and at least the clock like every later bump.
 INSERT INTO registry_name_generations (name, value)
-  SELECT DISTINCT name, greatest((SELECT max(value) FROM registry_generation_shards),
-    (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
-  FROM server_versions;
+  SELECT names.name, start.value
+  FROM (SELECT DISTINCT name FROM server_versions) names,
+    (SELECT greatest((SELECT max(value) FROM registry_generation_shards),
+      (extract(epoch FROM clock_timestamp()) * 1000000)::bigint) AS value) start;
 
 -- Still once per transaction for the global shard (lists and searches depend on every name), and
 -- now once per changed name as well (consecutive rows of one name bump it once). Values stay at
