@@ -266,11 +266,18 @@ export class Database implements Queryable {
     return fn(fallback);
   }
 
-  /** The server's WAL write position: every transaction acknowledged before this call ends at or before it. */
+  /**
+   * The server's WAL insert position: every transaction committed before this call ends at or before
+   * it (the write position may not have reached a commit record yet when synchronous_commit is off).
+   */
   async currentWalLsn(): Promise<string> {
-    const { rows } = await this.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn", [], {
-      prepare: true,
-    });
+    const { rows } = await this.query<{ lsn: string }>(
+      "SELECT pg_current_wal_insert_lsn()::text AS lsn",
+      [],
+      {
+        prepare: true,
+      },
+    );
     return (rows[0] as { lsn: string }).lsn;
   }
 
