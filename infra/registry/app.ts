@@ -38,6 +38,10 @@ export interface RegistryDatabaseRef {
   readonly viaPooler: boolean;
   /** Pod labels of the PostgreSQL or pooler pods the registry connects to. */
   readonly podSelectors: readonly Labels[];
+  /** The standbys' read-only service (CNPG `-ro`) for the API's reads, when the cluster has standbys. */
+  readonly readHost?: string;
+  /** Pod labels of the pods behind `readHost`. */
+  readonly readPodSelectors?: readonly Labels[];
 }
 
 export interface RegistryAppArgs {
@@ -66,18 +70,26 @@ export function registryEnv(
     valueFrom: { secretKeyRef: { name: secret, key } },
   });
   const env: EnvVar[] = [];
-  if (database.viaPooler) {
-    // Kubernetes expands $(VAR) from the variables above, so the password never appears in the spec.
+  // Kubernetes expands $(VAR) from the variables above, so the password never appears in the spec.
+  const urlOf = (host: string) =>
+    `postgresql://$(MCP_REGISTRY_DATABASE_USER):$(MCP_REGISTRY_DATABASE_PASSWORD)@${host}:${POSTGRES_PORT}/${DATABASE_NAME}`;
+  if (database.viaPooler || database.readHost !== undefined) {
     env.push(
       fromSecret("MCP_REGISTRY_DATABASE_USER", database.appSecretName, "username"),
       fromSecret("MCP_REGISTRY_DATABASE_PASSWORD", database.appSecretName, "password"),
-      {
-        name: "MCP_REGISTRY_DATABASE_URL",
-        value: `postgresql://$(MCP_REGISTRY_DATABASE_USER):$(MCP_REGISTRY_DATABASE_PASSWORD)@${database.host}:${POSTGRES_PORT}/${DATABASE_NAME}`,
-      },
+    );
+  }
+  if (database.viaPooler) {
+    env.push(
+      { name: "MCP_REGISTRY_DATABASE_URL", value: urlOf(database.host) },
+      // CloudNativePG's PgBouncer is not configured to keep protocol-level prepared statements.
+      { name: "MCP_REGISTRY_DATABASE_PREPARED_STATEMENTS", value: "false" },
     );
   } else {
     env.push(fromSecret("MCP_REGISTRY_DATABASE_URL", database.appSecretName, "uri"));
+  }
+  if (database.readHost !== undefined) {
+    env.push({ name: "MCP_REGISTRY_DATABASE_READ_URL", value: urlOf(database.readHost) });
   }
   env.push(
     { name: "MCP_REGISTRY_DATABASE_POOL_SIZE", value: String(DATABASE_POOL_SIZE) },
@@ -106,6 +118,15 @@ export function registryEnv(
   }
   if (registry.seedFrom !== undefined) env.push({ name: "MCP_REGISTRY_SEED_FROM", value: registry.seedFrom });
   return env;
+}
+
+/** The pods behind the read-write host and the read-only one, each selector once. */
+export function databasePeers(database: RegistryDatabaseRef): Labels[] {
+  const all = [...database.podSelectors, ...(database.readPodSelectors ?? [])];
+  return all.filter(
+    (selector, index) =>
+      all.findIndex((other) => JSON.stringify(other) === JSON.stringify(selector)) === index,
+  );
 }
 
 /** Spread over nodes always; over zones as a hard rule only where the cluster spans several. */
@@ -333,7 +354,7 @@ export class RegistryApp extends pulumi.ComponentResource {
           policyTypes: ["Egress"],
           egress: [
             {
-              to: args.database.podSelectors.map((selector) => ({
+              to: databasePeers(args.database).map((selector) => ({
                 podSelector: { matchLabels: { ...selector } },
               })),
               ports: [{ protocol: "TCP", port: POSTGRES_PORT }],

@@ -83,8 +83,8 @@ export async function openRuntime(
     await embedded?.stop().catch(() => undefined);
   };
   try {
+    // Not the read pool: reads fall back to the primary while no standby answers.
     await waitForDatabase(db, log, 60_000);
-    if (reads !== undefined) await waitForDatabase(reads, log, 60_000);
   } catch (error) {
     await close();
     throw error;
