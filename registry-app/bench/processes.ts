@@ -7,6 +7,7 @@ import { pino } from "pino";
 import { generateSigningKeyHex } from "../src/auth";
 import { startEmbeddedPostgres } from "../src/embedded";
 import { freePort } from "../test/support/process";
+import { attachStandby } from "../test/support/replication";
 
 export const APP_DIR = path.resolve(__dirname, "..");
 
@@ -30,6 +31,17 @@ export interface BenchDatabase {
   description: string;
   /** PostgreSQL's processes (postmaster and backends) when the bench runs it; empty for an external one. */
   processIds(): number[];
+  /** Adds a streaming standby (only to the bench's own embedded server). */
+  attachStandby?(): Promise<BenchStandby>;
+  stop(): Promise<void>;
+}
+
+/** A streaming standby of the bench's server, with the same durable settings. */
+export interface BenchStandby {
+  url(database: string): string;
+  processIds(): number[];
+  /** Waits until it has replayed everything the primary has written so far. */
+  caughtUp(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,10 +60,16 @@ export async function startDatabase(): Promise<BenchDatabase> {
   if (external) {
     // With the postmaster's pid (BENCH_POSTGRES_PID) the database's CPU time is measured too.
     const postmaster = Number(process.env.BENCH_POSTGRES_PID ?? NaN);
+    // With its data directory on this machine (BENCH_POSTGRES_DATA_DIR), a standby can be added.
+    const dataDir = process.env.BENCH_POSTGRES_DATA_DIR;
     return {
       adminUrl: external,
       description: "external (BENCH_DATABASE_URL)",
       processIds: () => (Number.isInteger(postmaster) ? [postmaster, ...childrenOf(postmaster)] : []),
+      attachStandby:
+        dataDir === undefined
+          ? undefined
+          : () => standbyOf({ dataDir, port: Number(new URL(external).port || 5432), adminUrl: external }),
       stop: async () => undefined,
     };
   }
@@ -62,8 +80,10 @@ export async function startDatabase(): Promise<BenchDatabase> {
     const { rows } = await client.query<{ server_version: string }>("SHOW server_version");
     return rows[0]?.server_version ?? "?";
   });
+  const adminUrl = withDatabase(embedded.url, "postgres");
   return {
-    adminUrl: withDatabase(embedded.url, "postgres"),
+    adminUrl,
+    attachStandby: () => standbyOf({ dataDir: path.join(dataDir, "pg"), port, adminUrl }),
     description: `embedded PostgreSQL ${version} (default settings: fsync on, synchronous_commit on)`,
     processIds: () => {
       const postmaster = Number(
@@ -75,6 +95,20 @@ export async function startDatabase(): Promise<BenchDatabase> {
       await embedded.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+async function standbyOf(primary: {
+  dataDir: string;
+  port: number;
+  adminUrl: string;
+}): Promise<BenchStandby> {
+  const standby = await attachStandby(primary);
+  return {
+    url: standby.server.url,
+    processIds: () => [standby.server.pid, ...childrenOf(standby.server.pid)],
+    caughtUp: () => standby.caughtUp(),
+    stop: () => standby.close(),
   };
 }
 

@@ -59,7 +59,13 @@ async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>)
   }
 }
 
-async function startServer(dataDir: string, port: number, flags: string[]): Promise<ChildProcess> {
+/** Starts postgres on dataDir; ready once `probeUrl` (this server, default user postgres) accepts a connection. */
+async function startServer(
+  dataDir: string,
+  port: number,
+  flags: string[],
+  probeUrl = `postgres://postgres@127.0.0.1:${port}/postgres`,
+): Promise<ChildProcess> {
   const child = spawn(
     binaries().postgres,
     [
@@ -81,9 +87,7 @@ async function startServer(dataDir: string, port: number, flags: string[]): Prom
   });
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const ready = await withClient(`postgres://postgres@127.0.0.1:${port}/postgres`, async () => true).catch(
-      () => false,
-    );
+    const ready = await withClient(probeUrl, async () => true).catch(() => false);
     if (ready) return child;
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill("SIGKILL");
@@ -93,7 +97,16 @@ async function startServer(dataDir: string, port: number, flags: string[]): Prom
   }
 }
 
-function server(dataDir: string, port: number, flags: string[], child: ChildProcess): PostgresServer {
+/** A started server; `admin` (a superuser URL of it) when it needs a password, else postgres on trust. */
+function server(
+  dataDir: string,
+  port: number,
+  flags: string[],
+  child: ChildProcess,
+  admin?: URL,
+): PostgresServer {
+  const base = admin ?? new URL(`postgres://postgres@127.0.0.1:${port}/postgres`);
+  const probeUrl = withPath(base, "postgres");
   let running: ChildProcess | undefined = child;
   const stop = async () => {
     const current = running;
@@ -107,14 +120,14 @@ function server(dataDir: string, port: number, flags: string[], child: ChildProc
   return {
     port,
     dataDir,
-    url: (database) => `postgres://postgres@127.0.0.1:${port}/${database}`,
+    url: (database) => withPath(base, database),
     get pid() {
       return running?.pid ?? -1;
     },
     stop,
     start: async () => {
       if (running !== undefined) return;
-      running = await startServer(dataDir, port, flags);
+      running = await startServer(dataDir, port, flags, probeUrl);
     },
   };
 }
@@ -131,36 +144,48 @@ const SKIPPED = new Set([
   "pg_subtrans",
 ]);
 
+/** A running primary this process can reach on disk (its data directory) and over TCP (a superuser URL). */
+export interface LocalPrimary {
+  dataDir: string;
+  port: number;
+  /** Superuser URL of its `postgres` database; its password, if any, goes into primary_conninfo. */
+  adminUrl: string;
+}
+
+export interface Standby {
+  server: PostgresServer;
+  /** Waits until the standby has replayed everything the primary has written so far. */
+  caughtUp(timeoutMs?: number): Promise<void>;
+  /** Stops the standby, removes its files and the primary's replication slot. */
+  close(): Promise<void>;
+}
+
 /**
- * Starts a primary and a streaming standby. `flags` are extra postgres -c settings of both (tests pass
- * fsync=off; the bench keeps the durable defaults).
+ * Adds a streaming standby to a running local primary: a low-level base backup (pg_backup_start,
+ * a copy of the data directory, pg_backup_stop) started with standby.signal and a replication slot.
  */
-export async function startReplicatedPair(options: { flags?: string[] } = {}): Promise<ReplicatedPair> {
+export async function attachStandby(
+  primary: LocalPrimary,
+  options: { flags?: string[] } = {},
+): Promise<Standby> {
   const flags = (options.flags ?? []).flatMap((setting) => ["-c", setting]);
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "registry-replication-"));
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "registry-standby-"));
   fs.chmodSync(root, 0o711);
-  const primaryDir = path.join(root, "primary");
   const standbyDir = path.join(root, "standby");
-  fs.mkdirSync(primaryDir, { mode: 0o700 });
-  chownTree(primaryDir);
-  const init = spawnSync(
-    binaries().initdb,
-    [`--pgdata=${primaryDir}`, "--auth=trust", "--username=postgres", ...EMBEDDED_INITDB_FLAGS],
-    { ...asOwner(), encoding: "utf8" },
-  );
-  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
-  const [primaryPort, standbyPort] = [await freePort(), await freePort()];
-  const primary = server(primaryDir, primaryPort, flags, await startServer(primaryDir, primaryPort, flags));
-  let standby: PostgresServer | undefined;
+  const slot = `standby_${path
+    .basename(root)
+    .replace(/[^a-z0-9]/gi, "_")
+    .toLowerCase()}`;
+  const admin = new URL(primary.adminUrl);
   try {
-    await withClient(primary.url("postgres"), async (client) => {
+    await withClient(primary.adminUrl, async (client) => {
       // Keeps the WAL the standby needs from the backup's start until it has streamed it.
-      await client.query("SELECT pg_create_physical_replication_slot('standby', true)");
-      await client.query("SELECT pg_backup_start('registry-test', true)");
-      fs.cpSync(primaryDir, standbyDir, {
+      await client.query("SELECT pg_create_physical_replication_slot($1, true)", [slot]);
+      await client.query("SELECT pg_backup_start('registry-standby', true)");
+      fs.cpSync(primary.dataDir, standbyDir, {
         recursive: true,
         filter: (source) => {
-          const relative = path.relative(primaryDir, source);
+          const relative = path.relative(primary.dataDir, source);
           const [top] = relative.split(path.sep);
           if (relative === "postmaster.pid" || relative === "postmaster.opts") return false;
           return !(top !== undefined && SKIPPED.has(top) && relative !== top);
@@ -171,29 +196,38 @@ export async function startReplicatedPair(options: { flags?: string[] } = {}): P
       );
       fs.writeFileSync(path.join(standbyDir, "backup_label"), rows[0]?.labelfile ?? "");
     });
+    const password = admin.password === "" ? "" : ` password=${decodeURIComponent(admin.password)}`;
     fs.writeFileSync(path.join(standbyDir, "standby.signal"), "");
     fs.appendFileSync(
       path.join(standbyDir, "postgresql.auto.conf"),
-      `primary_conninfo = 'host=127.0.0.1 port=${primaryPort} user=postgres application_name=standby'\n` +
-        "primary_slot_name = 'standby'\nhot_standby = on\n",
+      `primary_conninfo = 'host=127.0.0.1 port=${primary.port} user=${decodeURIComponent(admin.username)}${password} application_name=standby'\n` +
+        `primary_slot_name = '${slot}'\nhot_standby = on\n`,
     );
     fs.chmodSync(standbyDir, 0o700);
     chownTree(standbyDir);
-    standby = server(standbyDir, standbyPort, flags, await startServer(standbyDir, standbyPort, flags));
   } catch (error) {
-    await primary.stop();
     fs.rmSync(root, { recursive: true, force: true });
     throw error;
   }
-  const pairStandby = standby;
-  const caughtUp = async (timeoutMs = 30_000) => {
-    const target = await withClient(primary.url("postgres"), async (client) => {
+  const port = await freePort();
+  const standbyAdmin = new URL(primary.adminUrl);
+  standbyAdmin.port = String(port);
+  const probe = withPath(standbyAdmin, "postgres");
+  const standby = server(
+    standbyDir,
+    port,
+    flags,
+    await startServer(standbyDir, port, flags, probe),
+    standbyAdmin,
+  );
+  const caughtUp = async (timeoutMs = 60_000) => {
+    const target = await withClient(primary.adminUrl, async (client) => {
       const { rows } = await client.query<{ lsn: string }>("SELECT pg_current_wal_insert_lsn()::text AS lsn");
       return rows[0]?.lsn ?? "0/0";
     });
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const reached = await withClient(pairStandby.url("postgres"), async (client) => {
+      const reached = await withClient(standbyAdmin.toString(), async (client) => {
         const { rows } = await client.query<{ reached: boolean }>(
           "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS reached",
           [target],
@@ -206,11 +240,60 @@ export async function startReplicatedPair(options: { flags?: string[] } = {}): P
     }
   };
   return {
-    primary,
-    standby: pairStandby,
+    server: standby,
     caughtUp,
     close: async () => {
-      await pairStandby.stop();
+      await standby.stop();
+      await withClient(primary.adminUrl, (client) =>
+        client.query("SELECT pg_drop_replication_slot($1)", [slot]),
+      ).catch(() => undefined);
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+function withPath(url: URL, database: string): string {
+  const copy = new URL(url.toString());
+  copy.pathname = `/${database}`;
+  return copy.toString();
+}
+
+/**
+ * Starts a primary and a streaming standby. `flags` are extra postgres -c settings of both (tests pass
+ * fsync=off; the bench keeps the durable defaults).
+ */
+export async function startReplicatedPair(options: { flags?: string[] } = {}): Promise<ReplicatedPair> {
+  const flags = (options.flags ?? []).flatMap((setting) => ["-c", setting]);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "registry-replication-"));
+  fs.chmodSync(root, 0o711);
+  const primaryDir = path.join(root, "primary");
+  fs.mkdirSync(primaryDir, { mode: 0o700 });
+  chownTree(primaryDir);
+  const init = spawnSync(
+    binaries().initdb,
+    [`--pgdata=${primaryDir}`, "--auth=trust", "--username=postgres", ...EMBEDDED_INITDB_FLAGS],
+    { ...asOwner(), encoding: "utf8" },
+  );
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+  const primaryPort = await freePort();
+  const primary = server(primaryDir, primaryPort, flags, await startServer(primaryDir, primaryPort, flags));
+  let standby: Standby;
+  try {
+    standby = await attachStandby(
+      { dataDir: primaryDir, port: primaryPort, adminUrl: primary.url("postgres") },
+      { flags: options.flags },
+    );
+  } catch (error) {
+    await primary.stop();
+    fs.rmSync(root, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    primary,
+    standby: standby.server,
+    caughtUp: standby.caughtUp,
+    close: async () => {
+      await standby.close();
       await primary.stop();
       fs.rmSync(root, { recursive: true, force: true });
     },
