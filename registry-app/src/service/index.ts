@@ -6,6 +6,7 @@ export {
   normalizeRemoteUrl,
   RegistryService,
   systemCaller,
+  type BatchPublishOutcome,
   type BulkStatusResult,
   type ListPage,
   type EntryAnswer,

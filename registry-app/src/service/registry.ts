@@ -46,6 +46,10 @@ export interface ReadOptions {
   tagged: boolean;
 }
 
+/** What became of one document of publishBatch. */
+export type BatchPublishOutcome =
+  { outcome: "published" } | { outcome: "duplicate" } | { outcome: "rejected"; problem: ProblemError };
+
 /** One entry and the generation of its name it was read under. */
 export interface EntryAnswer {
   entry: EntryRow;
@@ -203,14 +207,113 @@ export class RegistryService {
 
   /** POST /publish: stores a new version and moves latest if it is greater; all or nothing. */
   async publish(caller: RegistryClaims, input: unknown): Promise<StoredVersion> {
-    // Permission first when a name is readable, so callers cannot probe other namespaces' rules.
+    return this.storeVersion(this.publishable(caller, input));
+  }
+
+  /**
+   * Seed and import: publishes documents in order, each under the same rules as publish (permission,
+   * validation, isLatest, cap, duplicates, remote URLs), and reports each one's outcome. Consecutive
+   * versions of one name are stored in one statement and one transaction, committed before this
+   * resolves. A failure that is not the document's fault (the database) rejects the whole call.
+   */
+  async publishBatch(caller: RegistryClaims, inputs: readonly unknown[]): Promise<BatchPublishOutcome[]> {
+    const outcomes: BatchPublishOutcome[] = [];
+    const accepted: Array<{ index: number; server: ServerJson }> = [];
+    inputs.forEach((input, index) => {
+      try {
+        accepted.push({ index, server: this.publishable(caller, input) });
+      } catch (error) {
+        if (!(error instanceof ProblemError) || error.status >= 500) throw error;
+        outcomes[index] = { outcome: "rejected", problem: error };
+      }
+    });
+    for (let start = 0; start < accepted.length;) {
+      let end = start + 1;
+      while (end < accepted.length && accepted[end]?.server.name === accepted[start]?.server.name) end += 1;
+      const run = accepted.slice(start, end);
+      const stored = await this.storeRun(run.map((entry) => entry.server));
+      run.forEach((entry, position) => {
+        outcomes[entry.index] = stored[position] as BatchPublishOutcome;
+      });
+      start = end;
+    }
+    return outcomes;
+  }
+
+  /** Permission (first, when a name is readable, so callers cannot probe other namespaces' rules) and validation. */
+  private publishable(caller: RegistryClaims, input: unknown): ServerJson {
     if (isRecord(input) && typeof input.name === "string") assertCanPublish(caller, input.name);
     const result = validateServerJson(input);
     this.events?.validated(result.server ? "valid" : "invalid");
     if (result.server === undefined) throw unprocessable(result.issues);
-    const server = result.server;
-    assertCanPublish(caller, server.name);
-    return this.storeVersion(server);
+    assertCanPublish(caller, result.server.name);
+    return result.server;
+  }
+
+  private publishRequest(server: ServerJson): PublishRequest {
+    return {
+      name: server.name,
+      version: server.version,
+      document: server,
+      description: server.description,
+      title: server.title ?? null,
+      remoteUrls: remoteUrls(server).map((remote) => remote.url),
+      maxVersions: this.maxVersions,
+      candidateMain: plainSemverMain(server.version),
+    };
+  }
+
+  /**
+   * Versions of one name in one round trip (plus one per version whose ordering needs node-semver).
+   * When one claims a remote URL another name owns, nothing of the statement is stored and each
+   * version goes through publish on its own, so only that one is refused.
+   */
+  private async storeRun(servers: readonly ServerJson[]): Promise<BatchPublishOutcome[]> {
+    const name = (servers[0] as ServerJson).name;
+    const outcomes: BatchPublishOutcome[] = [];
+    let versus: { id: string; order: number } | undefined;
+    let attempts = 0;
+    while (outcomes.length < servers.length) {
+      const pending = servers.slice(outcomes.length);
+      const result = await this.store.publishMany(
+        name,
+        pending.map((server) => this.publishRequest(server)),
+        versus,
+      );
+      if (result.kind === "remote-taken") {
+        for (const server of pending) outcomes.push(await this.storeAlone(server));
+        break;
+      }
+      versus = undefined;
+      for (const item of result.outcomes) {
+        const server = pending[item.item] as ServerJson;
+        if (item.outcome === "decide") {
+          attempts = item.item === 0 ? attempts + 1 : 1;
+          if (attempts >= MAX_PUBLISH_ATTEMPTS) throw this.latestKeptMoving();
+          versus = { id: item.id ?? "", order: Math.sign(precedence(server.version, item.version ?? "")) };
+          break;
+        }
+        outcomes.push(
+          item.outcome === "stored"
+            ? { outcome: "published" }
+            : item.outcome === "duplicate"
+              ? { outcome: "duplicate" }
+              : { outcome: "rejected", problem: this.capReached(server) },
+        );
+      }
+    }
+    return outcomes;
+  }
+
+  private async storeAlone(server: ServerJson): Promise<BatchPublishOutcome> {
+    try {
+      await this.storeVersion(server);
+      return { outcome: "published" };
+    } catch (error) {
+      if (error instanceof DuplicateVersionError) return { outcome: "duplicate" };
+      if (error instanceof ProblemError && error.status < 500) return { outcome: "rejected", problem: error };
+      throw error;
+    }
   }
 
   /**
@@ -219,25 +322,14 @@ export class RegistryService {
    */
   private async storeVersion(server: ServerJson): Promise<StoredVersion> {
     const remotes = remoteUrls(server);
-    const request: PublishRequest = {
-      name: server.name,
-      version: server.version,
-      document: server,
-      description: server.description,
-      title: server.title ?? null,
-      remoteUrls: remotes.map((remote) => remote.url),
-      maxVersions: this.maxVersions,
-      candidateMain: plainSemverMain(server.version),
-    };
+    const request = this.publishRequest(server);
     for (let attempt = 0; attempt < MAX_PUBLISH_ATTEMPTS; attempt += 1) {
       const result = await this.store.publish(request);
       switch (result.outcome) {
         case "stored":
           return result.stored;
         case "cap":
-          throw conflict(this.capIssue(server.name).message, [
-            { location: "body.version", message: "version cap reached" },
-          ]);
+          throw this.capReached(server);
         case "duplicate": {
           const issue = this.duplicateIssue(server);
           throw new DuplicateVersionError(409, "Conflict", issue.message, {
@@ -253,7 +345,17 @@ export class RegistryService {
           };
       }
     }
-    throw new ProblemError(
+    throw this.latestKeptMoving();
+  }
+
+  private capReached(server: ServerJson): ProblemError {
+    return conflict(this.capIssue(server.name).message, [
+      { location: "body.version", message: "version cap reached" },
+    ]);
+  }
+
+  private latestKeptMoving(): ProblemError {
+    return new ProblemError(
       503,
       "Service Unavailable",
       "The latest version kept changing under concurrent publishes; retry shortly.",

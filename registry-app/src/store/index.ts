@@ -24,6 +24,8 @@ export {
   type Freshness,
   type ListFilter,
   type NewVersion,
+  type BatchItemOutcome,
+  type BatchOutcome,
   type PublishOutcome,
   type PublishRequest,
   type RankingRow,

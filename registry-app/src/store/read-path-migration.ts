@@ -14,8 +14,8 @@ export const READ_PATH_MIGRATION: Migration = {
   version: 4,
   name: "pre-rendered API entries, change generations per server name, publish returns the entry",
   sql: `
--- Declared IMMUTABLE for the generated column: to_char is only STABLE because of locale-dependent
--- patterns, and this one uses numeric fields in UTC only.
+-- IMMUTABLE: to_char is only STABLE because of locale-dependent patterns; this one formats numeric
+-- fields in UTC only.
 CREATE FUNCTION registry_entry_json(
   p_document jsonb, p_status text, p_status_message text, p_status_changed_at timestamptz,
   p_published_at timestamptz, p_updated_at timestamptz, p_is_latest boolean
@@ -29,22 +29,48 @@ CREATE FUNCTION registry_entry_json(
     || '","isLatest":' || CASE WHEN p_is_latest THEN 'true' ELSE 'false' END || '}}}'
 $$;
 
--- Generated, so every write keeps it current: the service's, a previous build's, and manual SQL.
-ALTER TABLE server_versions ADD COLUMN entry_json text GENERATED ALWAYS AS (
-  registry_entry_json(document, status, status_message, status_changed_at, published_at, updated_at, is_latest)
-) STORED;
+-- The search document and the entry were generated columns: PostgreSQL re-read their expressions
+-- for every written row and recomputed both on every UPDATE (each publish flips the previous latest).
+-- A trigger keeps them instead, with its plans cached per connection, and recomputes the search
+-- document only when its sources change. Writes by a previous build and manual SQL go through it too.
+ALTER TABLE server_versions ALTER COLUMN search_document DROP EXPRESSION;
+ALTER TABLE server_versions ADD COLUMN entry_json text;
 
 CREATE TABLE registry_name_generations (
   name  text COLLATE "C" PRIMARY KEY,
   value bigint NOT NULL
 );
--- Every existing name starts at the current global value: different from anything cached under
--- the previous build's single generation, and at least the clock like every later bump.
+-- Every existing name starts at one value: different from anything cached under the previous
+-- build's single generation, and at least the clock like every later bump.
 INSERT INTO registry_name_generations (name, value)
   SELECT names.name, start.value
   FROM (SELECT DISTINCT name FROM server_versions) names,
     (SELECT greatest((SELECT max(value) FROM registry_generation_shards),
       (extract(epoch FROM clock_timestamp()) * 1000000)::bigint) AS value) start;
+
+UPDATE server_versions SET entry_json = registry_entry_json(document, status, status_message,
+  status_changed_at, published_at, updated_at, is_latest);
+ALTER TABLE server_versions ALTER COLUMN entry_json SET NOT NULL;
+
+CREATE FUNCTION server_versions_derive() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  -- The same expression migration 1 generated the column with.
+  IF TG_OP = 'INSERT' OR NEW.name IS DISTINCT FROM OLD.name OR NEW.title IS DISTINCT FROM OLD.title
+      OR NEW.description IS DISTINCT FROM OLD.description OR NEW.search_document IS DISTINCT FROM OLD.search_document THEN
+    NEW.search_document :=
+      setweight(to_tsvector('english'::regconfig,
+        regexp_replace(split_part(NEW.name, '/', 2), '[^[:alnum:]]+', ' ', 'g')), 'A') ||
+      setweight(to_tsvector('english'::regconfig, coalesce(NEW.title, '')), 'A') ||
+      setweight(to_tsvector('english'::regconfig, NEW.description), 'B') ||
+      setweight(to_tsvector('english'::regconfig,
+        regexp_replace(split_part(NEW.name, '/', 1), '[^[:alnum:]]+', ' ', 'g')), 'C');
+  END IF;
+  NEW.entry_json := registry_entry_json(NEW.document, NEW.status, NEW.status_message, NEW.status_changed_at,
+    NEW.published_at, NEW.updated_at, NEW.is_latest);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER server_versions_derive BEFORE INSERT OR UPDATE ON server_versions
+  FOR EACH ROW EXECUTE FUNCTION server_versions_derive();
 
 -- Still once per transaction for the global shard (lists and searches depend on every name), and
 -- now once per changed name as well (consecutive rows of one name bump it once). Values stay at
@@ -160,6 +186,41 @@ BEGIN
     INTO outcome, r_id, r_version, r_document_json, r_status, r_status_message, r_status_changed_at,
       r_published_at, r_updated_at, r_is_latest, r_entry_json;
   RETURN NEXT;
+END $$;
+
+-- Several versions of one name in one statement and one transaction (seed, import): each through
+-- registry_publish, in order, so every rule is the same as for one publish. Stops after the first
+-- 'decide' (the caller orders that version and calls again from it, p_versus_* applying to the first
+-- item); a remote URL another name owns raises MR409 and rolls back the whole statement.
+-- p_items: [{"version", "document", "description", "title", "remoteUrls": [...], "candidateMain": [M, m, p] | null}].
+CREATE FUNCTION registry_publish_many(
+  p_name text, p_items jsonb, p_max_versions integer, p_lock_class integer, p_lock_key integer,
+  p_lock_timeout_ms integer, p_versus_id bigint, p_versus_order integer
+) RETURNS TABLE (item integer, outcome text, r_id text, r_version text, r_entry_json text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_item jsonb;
+  v_result record;
+BEGIN
+  item := 0;
+  FOR v_item IN SELECT value FROM jsonb_array_elements(p_items) LOOP
+    SELECT * INTO v_result FROM registry_publish(p_name, v_item->>'version', v_item->'document',
+      v_item->>'description', v_item->>'title',
+      ARRAY(SELECT jsonb_array_elements_text(v_item->'remoteUrls')), p_max_versions, p_lock_class,
+      p_lock_key, p_lock_timeout_ms,
+      CASE WHEN jsonb_typeof(v_item->'candidateMain') = 'array'
+        THEN ARRAY(SELECT jsonb_array_elements_text(v_item->'candidateMain'))::numeric[] END,
+      CASE WHEN item = 0 THEN p_versus_id END, CASE WHEN item = 0 THEN p_versus_order END);
+    outcome := v_result.outcome;
+    r_id := v_result.r_id;
+    r_version := v_result.r_version;
+    r_entry_json := v_result.r_entry_json;
+    RETURN NEXT;
+    IF outcome = 'decide' THEN
+      RETURN;
+    END IF;
+    item := item + 1;
+  END LOOP;
 END $$;
 `,
 };

@@ -146,6 +146,19 @@ export interface PublishRequest {
   versus?: { id: string; order: number };
 }
 
+/** One version's outcome in registry_publish_many, by its position in the batch. */
+export interface BatchItemOutcome {
+  item: number;
+  outcome: "stored" | "cap" | "duplicate" | "decide";
+  /** The stored row's (stored), or the current latest's (decide). */
+  id?: string;
+  version?: string;
+  entryJson?: string;
+}
+
+/** A batch's outcomes, or that a remote URL of one of its versions belongs to another name (nothing stored). */
+export type BatchOutcome = { kind: "outcomes"; outcomes: BatchItemOutcome[] } | { kind: "remote-taken" };
+
 export type PublishOutcome =
   | { outcome: "stored"; stored: StoredVersion }
   | { outcome: "cap" }
@@ -588,6 +601,61 @@ export class ServerStore {
             entryJson: record.r_entry_json ?? "",
           },
         };
+    }
+  }
+
+  /**
+   * Publishes several versions of one name in one statement and one transaction (migration 4's
+   * registry_publish_many: each version through registry_publish, in order). Stops after the first
+   * version whose ordering needs node-semver ('decide'); `versus` answers that for the first request.
+   */
+  async publishMany(
+    name: string,
+    requests: readonly PublishRequest[],
+    versus?: { id: string; order: number },
+  ): Promise<BatchOutcome> {
+    const items = requests.map((request) => ({
+      version: request.version,
+      document: request.document,
+      description: request.description,
+      title: request.title,
+      remoteUrls: request.remoteUrls,
+      candidateMain: request.candidateMain ?? null,
+    }));
+    try {
+      const { rows } = await this.db.query<{
+        item: number;
+        outcome: BatchItemOutcome["outcome"];
+        r_id: string | null;
+        r_version: string | null;
+        r_entry_json: string | null;
+      }>(
+        "SELECT * FROM registry_publish_many($1, $2::jsonb, $3, $4, $5, $6, $7, $8)",
+        [
+          name,
+          JSON.stringify(items),
+          requests[0]?.maxVersions ?? 0,
+          NAME_LOCK_CLASS,
+          nameLockKey(name),
+          this.db.statementTimeoutMs,
+          versus?.id ?? null,
+          versus?.order ?? null,
+        ],
+        { prepare: true },
+      );
+      return {
+        kind: "outcomes",
+        outcomes: rows.map((row) => ({
+          item: row.item,
+          outcome: row.outcome,
+          id: row.r_id ?? undefined,
+          version: row.r_version ?? undefined,
+          entryJson: row.r_entry_json ?? undefined,
+        })),
+      };
+    } catch (error) {
+      if ((error as { code?: unknown }).code === REMOTE_TAKEN_SQLSTATE) return { kind: "remote-taken" };
+      throw error;
     }
   }
 
