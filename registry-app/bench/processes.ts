@@ -2,12 +2,11 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { pino } from "pino";
 import { generateSigningKeyHex } from "../src/auth";
 import { startEmbeddedPostgres } from "../src/embedded";
 import { freePort } from "../test/support/process";
-import { attachStandby } from "../test/support/replication";
+import { attachStandby, withClient } from "../test/support/replication";
 
 export const APP_DIR = path.resolve(__dirname, "..");
 
@@ -110,16 +109,6 @@ async function standbyOf(primary: {
     caughtUp: () => standby.caughtUp(),
     stop: () => standby.close(),
   };
-}
-
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /** A new empty database on the bench server; returns its URL. */

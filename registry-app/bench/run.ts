@@ -221,7 +221,14 @@ async function buildScenarios(baseUrl: string, names: string[], queries: string[
   const token = (await getJson<{ registry_token: string }>(`${baseUrl}/v0.1/auth/none`, { method: "POST" }))
     .body.registry_token;
   const publish = publisher(token);
-  const writes = { title: "publishes alongside", connections: 2, rate: 20, next: publish };
+  const underWrites = (key: string, variant: Variant, title: string, requests: BenchRequest[]): Scenario => ({
+    key,
+    variant,
+    title,
+    connections,
+    next: cycle(requests),
+    background: { title: "publishes alongside", connections: 2, rate: 20, next: publish },
+  });
   const walkTitle = `list pages (limit 100, walking cursors: ${walk.length} pages)`;
   const searchTitle = `search (${queries.length} queries, default limit 30)`;
   const latestTitle = `get latest (${names.length} names)`;
@@ -251,30 +258,14 @@ async function buildScenarios(baseUrl: string, names: string[], queries: string[
     },
     // Reads while 20 publishes/s of other names run: a write invalidates its own name's answers
     // (and every list and search answer).
-    {
-      key: "latest-writes",
-      variant: "cached",
-      title: `${latestTitle} while 20 publishes/s of other names run`,
-      connections,
-      next: cycle(latest),
-      background: { ...writes },
-    },
-    {
-      key: "latest-writes-uncached",
-      variant: "uncached",
-      title: `${latestTitle} while 20 publishes/s of other names run`,
-      connections,
-      next: cycle(latest),
-      background: { ...writes },
-    },
-    {
-      key: "list-writes",
-      variant: "cached",
-      title: `${walkTitle} while 20 publishes/s run`,
-      connections,
-      next: cycle(walk),
-      background: { ...writes },
-    },
+    underWrites("latest-writes", "cached", `${latestTitle} while 20 publishes/s of other names run`, latest),
+    underWrites(
+      "latest-writes-uncached",
+      "uncached",
+      `${latestTitle} while 20 publishes/s of other names run`,
+      latest,
+    ),
+    underWrites("list-writes", "cached", `${walkTitle} while 20 publishes/s run`, walk),
     {
       key: "publish",
       variant: "cached",
@@ -313,14 +304,12 @@ async function buildScenarios(baseUrl: string, names: string[], queries: string[
       connections,
       next: cycle(walk),
     },
-    {
-      key: "latest-replica-writes",
-      variant: "replica",
-      title: `${latestTitle} while 20 publishes/s of other names run`,
-      connections,
-      next: cycle(latest),
-      background: { ...writes },
-    },
+    underWrites(
+      "latest-replica-writes",
+      "replica",
+      `${latestTitle} while 20 publishes/s of other names run`,
+      latest,
+    ),
   ];
   return scenarios.filter((scenario) => settings.only.length === 0 || settings.only.includes(scenario.key));
 }

@@ -290,7 +290,7 @@ export class RegistryService {
         if (item.outcome === "decide") {
           attempts = item.item === 0 ? attempts + 1 : 1;
           if (attempts >= MAX_PUBLISH_ATTEMPTS) throw this.latestKeptMoving();
-          versus = { id: item.id ?? "", order: Math.sign(precedence(server.version, item.version ?? "")) };
+          versus = { id: item.latest.id, order: Math.sign(precedence(server.version, item.latest.version)) };
           break;
         }
         outcomes.push(
@@ -321,13 +321,15 @@ export class RegistryService {
    * current latest needs node-semver, repeated only while other publishes keep moving the latest.
    */
   private async storeVersion(server: ServerJson): Promise<StoredVersion> {
-    const remotes = remoteUrls(server);
     const request = this.publishRequest(server);
+    let versus: { id: string; order: number } | undefined;
     for (let attempt = 0; attempt < MAX_PUBLISH_ATTEMPTS; attempt += 1) {
-      const result = await this.store.publish(request);
-      switch (result.outcome) {
+      const result = await this.store.publishMany(server.name, [request], versus);
+      if (result.kind === "remote-taken") throw this.remotesTaken(remoteUrls(server), result.owners);
+      const outcome = result.outcomes[0];
+      switch (outcome?.outcome) {
         case "stored":
-          return result.stored;
+          return outcome.stored;
         case "cap":
           throw this.capReached(server);
         case "duplicate": {
@@ -336,13 +338,14 @@ export class RegistryService {
             errors: [{ location: "body.version", message: issue.message }],
           });
         }
-        case "remote-taken":
-          throw this.remotesTaken(remotes, result.owners);
         case "decide":
-          request.versus = {
-            id: result.latest.id,
-            order: Math.sign(precedence(server.version, result.latest.version)),
+          versus = {
+            id: outcome.latest.id,
+            order: Math.sign(precedence(server.version, outcome.latest.version)),
           };
+          break;
+        case undefined:
+          throw new Error(`registry_publish_many answered nothing for ${server.name}@${server.version}`);
       }
     }
     throw this.latestKeptMoving();

@@ -26,7 +26,6 @@ export {
   type NewVersion,
   type BatchItemOutcome,
   type BatchOutcome,
-  type PublishOutcome,
   type PublishRequest,
   type RankingRow,
   type SearchFilter,

@@ -7,12 +7,12 @@ import type { Migration } from "./migrations";
  *   per row per read. Byte for byte what the service rendered before (tested), so ETags stay.
  * - `registry_name_generations`: a change generation per server name, bumped at commit with the
  *   global one, so cached answers about one name survive writes to other names.
- * - `registry_publish` returns the stored entry too (an added column: callers of the previous build
- *   read the others by name and keep working during a rolling update).
+ * - `registry_publish_many`: versions of one name in one statement, each through migration 3's
+ *   `registry_publish`, stored rows with their entry (publish sends one, seed and import several).
  */
 export const READ_PATH_MIGRATION: Migration = {
   version: 4,
-  name: "pre-rendered API entries, change generations per server name, publish returns the entry",
+  name: "pre-rendered API entries, change generations per server name, several versions of a name per statement",
   sql: `
 -- IMMUTABLE: to_char is only STABLE because of locale-dependent patterns; this one formats numeric
 -- fields in UTC only.
@@ -98,106 +98,20 @@ BEGIN
   RETURN NULL;
 END $$;
 
--- Same body as migration 3's, plus the stored entry (r_entry_json) in the answer.
-DROP FUNCTION registry_publish(text, text, jsonb, text, text, text[], integer, integer, integer, integer,
-  numeric[], bigint, integer);
-CREATE FUNCTION registry_publish(
-  p_name text, p_version text, p_document jsonb, p_description text, p_title text,
-  p_remote_urls text[], p_max_versions integer, p_lock_class integer, p_lock_key integer,
-  p_lock_timeout_ms integer, p_candidate_main numeric[], p_versus_id bigint, p_versus_order integer
-) RETURNS TABLE (
-  outcome text, r_id text, r_version text, r_document_json text, r_status text, r_status_message text,
-  r_status_changed_at text, r_published_at text, r_updated_at text, r_is_latest boolean, r_entry_json text
-) LANGUAGE plpgsql AS $$
-DECLARE
-  v_now timestamptz;
-  v_order integer;
-  v_main text[];
-  v_is_latest boolean;
-  v_taken text;
-  l_id bigint;
-  l_version text;
-  l_status text;
-  l_published_at timestamptz;
-BEGIN
-  -- Transaction-local, so nothing leaks into a pooled connection.
-  PERFORM set_config('lock_timeout', p_lock_timeout_ms::text, true);
-  PERFORM pg_advisory_xact_lock(p_lock_class, p_lock_key);
-  -- Read after the lock: monotonic per name.
-  v_now := date_trunc('milliseconds', clock_timestamp());
-  IF (SELECT count(*) FROM server_versions s WHERE s.name = p_name) >= p_max_versions THEN
-    outcome := 'cap';
-    RETURN NEXT;
-    RETURN;
-  END IF;
-  IF EXISTS (SELECT 1 FROM server_versions s WHERE s.name = p_name AND s.version = p_version) THEN
-    outcome := 'duplicate';
-    RETURN NEXT;
-    RETURN;
-  END IF;
-  SELECT s.id, s.version, s.status, s.published_at INTO l_id, l_version, l_status, l_published_at
-    FROM server_versions s WHERE s.name = p_name AND s.is_latest;
-  IF l_id IS NULL OR l_status = 'deleted' THEN
-    -- No latest, or every version deleted: the new (active) one takes over.
-    v_is_latest := true;
-  ELSE
-    IF p_versus_id = l_id THEN
-      v_order := p_versus_order;
-    ELSIF p_candidate_main IS NOT NULL THEN
-      -- Plain MAJOR.MINOR.PATCH (what node-semver parses with no prerelease or build) orders here.
-      v_main := regexp_match(l_version, '^v?(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$');
-      IF v_main IS NOT NULL AND greatest(v_main[1]::numeric, v_main[2]::numeric, v_main[3]::numeric)
-          <= 9007199254740991 THEN
-        v_order := CASE WHEN p_candidate_main > v_main::numeric[] THEN 1
-                        WHEN p_candidate_main < v_main::numeric[] THEN -1 ELSE 0 END;
-      END IF;
-    END IF;
-    IF v_order IS NULL THEN
-      outcome := 'decide';
-      r_id := l_id::text;
-      r_version := l_version;
-      RETURN NEXT;
-      RETURN;
-    END IF;
-    -- Equal precedence: the later publication wins, and the new row is the later one on a tie.
-    v_is_latest := v_order > 0 OR (v_order = 0 AND v_now >= l_published_at);
-  END IF;
-  IF cardinality(p_remote_urls) > 0 THEN
-    INSERT INTO remote_urls (url, name) SELECT DISTINCT unnest(p_remote_urls), p_name
-      ON CONFLICT (url) DO NOTHING;
-    SELECT json_agg(json_build_object('url', u.url, 'name', u.name))::text INTO v_taken
-      FROM remote_urls u WHERE u.url = ANY (p_remote_urls) AND u.name <> p_name;
-    IF v_taken IS NOT NULL THEN
-      RAISE EXCEPTION 'remote URLs of % are owned by other names', p_name
-        USING ERRCODE = 'MR409', DETAIL = v_taken;
-    END IF;
-  END IF;
-  IF v_is_latest AND l_id IS NOT NULL THEN
-    -- Counts as an update, so updated_since readers learn that isLatest moved.
-    UPDATE server_versions s SET is_latest = false, updated_at = v_now WHERE s.id = l_id;
-  END IF;
-  INSERT INTO server_versions AS s (name, version, document, description, title, status,
-      status_changed_at, published_at, updated_at, is_latest)
-    VALUES (p_name, p_version, p_document, p_description, p_title, 'active', v_now, v_now, v_now, v_is_latest)
-    RETURNING 'stored', s.id::text, s.version, s.document::text, s.status, s.status_message,
-      to_char(s.status_changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-      to_char(s.published_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-      to_char(s.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), s.is_latest, s.entry_json
-    INTO outcome, r_id, r_version, r_document_json, r_status, r_status_message, r_status_changed_at,
-      r_published_at, r_updated_at, r_is_latest, r_entry_json;
-  RETURN NEXT;
-END $$;
-
--- Several versions of one name in one statement and one transaction (seed, import): each through
--- registry_publish, in order, so every rule is the same as for one publish. Stops after the first
--- 'decide' (the caller orders that version and calls again from it, p_versus_* applying to the first
--- item); a remote URL another name owns raises MR409 and rolls back the whole statement.
+-- Versions of one name in one statement and one transaction (one for publish, several for seed and
+-- import): each through migration 3's registry_publish, in order, so every rule is the same; stored
+-- rows come back with their API entry. Stops after the first 'decide' (the caller orders that version
+-- and calls again from it, p_versus_* applying to the first item); a remote URL another name owns
+-- raises MR409 (DETAIL: the owners) and rolls back the whole statement.
 -- p_items: [{"version", "document", "description", "title", "remoteUrls": [...], "candidateMain": [M, m, p] | null}].
 CREATE FUNCTION registry_publish_many(
   p_name text, p_items jsonb, p_max_versions integer, p_lock_class integer, p_lock_key integer,
   p_lock_timeout_ms integer, p_versus_id bigint, p_versus_order integer
-) RETURNS TABLE (item integer, outcome text, r_id text, r_version text, r_entry_json text)
-LANGUAGE plpgsql AS $$
+) RETURNS TABLE (
+  item integer, outcome text, r_id text, r_version text, r_document_json text, r_status text,
+  r_status_message text, r_status_changed_at text, r_published_at text, r_updated_at text,
+  r_is_latest boolean, r_entry_json text
+) LANGUAGE plpgsql AS $$
 DECLARE
   v_item jsonb;
   v_result record;
@@ -214,7 +128,17 @@ BEGIN
     outcome := v_result.outcome;
     r_id := v_result.r_id;
     r_version := v_result.r_version;
-    r_entry_json := v_result.r_entry_json;
+    r_document_json := v_result.r_document_json;
+    r_status := v_result.r_status;
+    r_status_message := v_result.r_status_message;
+    r_status_changed_at := v_result.r_status_changed_at;
+    r_published_at := v_result.r_published_at;
+    r_updated_at := v_result.r_updated_at;
+    r_is_latest := v_result.r_is_latest;
+    r_entry_json := NULL;
+    IF outcome = 'stored' THEN
+      SELECT s.entry_json INTO r_entry_json FROM server_versions s WHERE s.id = v_result.r_id::bigint;
+    END IF;
     RETURN NEXT;
     IF outcome = 'decide' THEN
       RETURN;

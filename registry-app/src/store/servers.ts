@@ -151,31 +151,21 @@ export interface PublishRequest {
   maxVersions: number;
   /** [major, minor, patch] when the version is semver without a prerelease, else undefined. */
   candidateMain?: readonly number[];
-  /** The caller's ordering against a latest the database reported ('decide'): sign of new vs that one. */
-  versus?: { id: string; order: number };
 }
 
 /** One version's outcome in registry_publish_many, by its position in the batch. */
-export interface BatchItemOutcome {
-  item: number;
-  outcome: "stored" | "cap" | "duplicate" | "decide";
-  /** The stored row's (stored), or the current latest's (decide). */
-  id?: string;
-  version?: string;
-  entryJson?: string;
-}
+export type BatchItemOutcome =
+  | { item: number; outcome: "stored"; stored: StoredVersion }
+  | { item: number; outcome: "cap" | "duplicate" }
+  /** The current latest is not plain semver: the caller orders against it and calls again from this item. */
+  | { item: number; outcome: "decide"; latest: { id: string; version: string } };
 
-/** A batch's outcomes, or that a remote URL of one of its versions belongs to another name (nothing stored). */
-export type BatchOutcome = { kind: "outcomes"; outcomes: BatchItemOutcome[] } | { kind: "remote-taken" };
-
-export type PublishOutcome =
-  | { outcome: "stored"; stored: StoredVersion }
-  | { outcome: "cap" }
-  | { outcome: "duplicate" }
-  | { outcome: "remote-taken"; owners: Map<string, string> }
-  | { outcome: "decide"; latest: { id: string; version: string } };
+/** A batch's outcomes, or the owners of remote URLs its versions claimed (then nothing was stored). */
+export type BatchOutcome =
+  { kind: "outcomes"; outcomes: BatchItemOutcome[] } | { kind: "remote-taken"; owners: Map<string, string> };
 
 interface PublishRecord {
+  item: number;
   outcome: "stored" | "cap" | "duplicate" | "decide";
   r_id: string | null;
   r_version: string | null;
@@ -187,6 +177,38 @@ interface PublishRecord {
   r_updated_at: string | null;
   r_is_latest: boolean | null;
   r_entry_json: string | null;
+}
+
+function batchItem(name: string, row: PublishRecord): BatchItemOutcome {
+  switch (row.outcome) {
+    case "cap":
+    case "duplicate":
+      return { item: row.item, outcome: row.outcome };
+    case "decide":
+      return {
+        item: row.item,
+        outcome: "decide",
+        latest: { id: row.r_id ?? "", version: row.r_version ?? "" },
+      };
+    case "stored":
+      return {
+        item: row.item,
+        outcome: "stored",
+        stored: {
+          id: row.r_id ?? "",
+          name,
+          version: row.r_version ?? "",
+          documentJson: row.r_document_json ?? "",
+          status: row.r_status ?? "active",
+          statusMessage: row.r_status_message,
+          statusChangedAt: row.r_status_changed_at ?? "",
+          publishedAt: row.r_published_at ?? "",
+          updatedAt: row.r_updated_at ?? "",
+          isLatest: row.r_is_latest ?? false,
+          entryJson: row.r_entry_json ?? "",
+        },
+      };
+  }
 }
 
 /** SQLSTATE registry_publish raises when another name owns a remote URL (DETAIL: JSON of the owners). */
@@ -543,68 +565,10 @@ export class ServerStore {
   }
 
   /**
-   * Publishes one version in one round trip (migration 3's registry_publish): its own transaction,
-   * under the name's lock, all or nothing. Waiting for the lock is bounded by the statement timeout.
-   */
-  async publish(request: PublishRequest): Promise<PublishOutcome> {
-    let record: PublishRecord;
-    try {
-      const { rows } = await this.db.query<PublishRecord>(
-        `SELECT * FROM registry_publish($1, $2, $3, $4, $5, $6::text[], $7, $8, $9, $10, $11::numeric[], $12, $13)`,
-        [
-          request.name,
-          request.version,
-          JSON.stringify(request.document),
-          request.description,
-          request.title,
-          request.remoteUrls,
-          request.maxVersions,
-          NAME_LOCK_CLASS,
-          nameLockKey(request.name),
-          this.db.statementTimeoutMs,
-          request.candidateMain ?? null,
-          request.versus?.id ?? null,
-          request.versus?.order ?? null,
-        ],
-        { prepare: true },
-      );
-      record = rows[0] as PublishRecord;
-    } catch (error) {
-      const { code, detail } = error as { code?: unknown; detail?: unknown };
-      if (code !== REMOTE_TAKEN_SQLSTATE || typeof detail !== "string") throw error;
-      const owners = JSON.parse(detail) as Array<{ url: string; name: string }>;
-      return { outcome: "remote-taken", owners: new Map(owners.map((owner) => [owner.url, owner.name])) };
-    }
-    switch (record.outcome) {
-      case "cap":
-      case "duplicate":
-        return { outcome: record.outcome };
-      case "decide":
-        return { outcome: "decide", latest: { id: record.r_id ?? "", version: record.r_version ?? "" } };
-      case "stored":
-        return {
-          outcome: "stored",
-          stored: {
-            id: record.r_id ?? "",
-            name: request.name,
-            version: record.r_version ?? "",
-            documentJson: record.r_document_json ?? "",
-            status: record.r_status ?? "active",
-            statusMessage: record.r_status_message,
-            statusChangedAt: record.r_status_changed_at ?? "",
-            publishedAt: record.r_published_at ?? "",
-            updatedAt: record.r_updated_at ?? "",
-            isLatest: record.r_is_latest ?? false,
-            entryJson: record.r_entry_json ?? "",
-          },
-        };
-    }
-  }
-
-  /**
-   * Publishes several versions of one name in one statement and one transaction (migration 4's
-   * registry_publish_many: each version through registry_publish, in order). Stops after the first
-   * version whose ordering needs node-semver ('decide'); `versus` answers that for the first request.
+   * Publishes versions of one name in one statement and one transaction (migration 4's
+   * registry_publish_many: each version through migration 3's registry_publish, in order), waiting
+   * for the name's lock at most the statement timeout. Stops after the first version whose ordering
+   * needs node-semver ('decide'); `versus` answers that for the first request.
    */
   async publishMany(
     name: string,
@@ -620,13 +584,7 @@ export class ServerStore {
       candidateMain: request.candidateMain ?? null,
     }));
     try {
-      const { rows } = await this.db.query<{
-        item: number;
-        outcome: BatchItemOutcome["outcome"];
-        r_id: string | null;
-        r_version: string | null;
-        r_entry_json: string | null;
-      }>(
+      const { rows } = await this.db.query<PublishRecord>(
         "SELECT * FROM registry_publish_many($1, $2::jsonb, $3, $4, $5, $6, $7, $8)",
         [
           name,
@@ -640,19 +598,12 @@ export class ServerStore {
         ],
         { prepare: true },
       );
-      return {
-        kind: "outcomes",
-        outcomes: rows.map((row) => ({
-          item: row.item,
-          outcome: row.outcome,
-          id: row.r_id ?? undefined,
-          version: row.r_version ?? undefined,
-          entryJson: row.r_entry_json ?? undefined,
-        })),
-      };
+      return { kind: "outcomes", outcomes: rows.map((row) => batchItem(name, row)) };
     } catch (error) {
-      if ((error as { code?: unknown }).code === REMOTE_TAKEN_SQLSTATE) return { kind: "remote-taken" };
-      throw error;
+      const { code, detail } = error as { code?: unknown; detail?: unknown };
+      if (code !== REMOTE_TAKEN_SQLSTATE || typeof detail !== "string") throw error;
+      const owners = JSON.parse(detail) as Array<{ url: string; name: string }>;
+      return { kind: "remote-taken", owners: new Map(owners.map((owner) => [owner.url, owner.name])) };
     }
   }
 

@@ -1,23 +1,11 @@
 import assert from "node:assert/strict";
-import { bearer, serverJson, testRegistry, type TestRegistry } from "../support/registry";
+import { bearer, cacheLookups, serverJson, testRegistry, type TestRegistry } from "../support/registry";
 
 interface Entry {
   server: { name: string; version: string };
 }
 
 const latestUrl = (name: string) => `/v0.1/servers/${encodeURIComponent(name)}/versions/latest`;
-
-/** Hits and misses of the read cache, from /metrics. */
-async function lookups(registry: TestRegistry): Promise<{ hit: number; miss: number }> {
-  const text = (await registry.app.inject({ method: "GET", url: "/metrics" })).body;
-  const count = (outcome: string) =>
-    Number(
-      new RegExp(`^mcp_registry_read_cache_lookups_total\\{outcome="${outcome}"\\} (\\d+)`, "m").exec(
-        text,
-      )?.[1] ?? 0,
-    );
-  return { hit: count("hit"), miss: count("miss") };
-}
 
 /** Two service instances on one database, as two replicas behind a gateway. */
 describe("http: the read cache is invalidated per server name", function () {
@@ -62,16 +50,16 @@ describe("http: the read cache is invalidated per server name", function () {
     await b.app.inject({ method: "GET", url: otherVersions });
     await latestOf(b, "com.example/one");
     const list = await b.app.inject({ method: "GET", url: "/v0.1/servers?limit=10" });
-    const before = await lookups(b);
+    const before = await cacheLookups(b);
     await publish(a, "com.example/one", "2.0.0");
     assert.equal(await latestOf(b, "com.example/other"), "1.0.0");
     await b.app.inject({ method: "GET", url: otherVersions });
-    const afterOthers = await lookups(b);
+    const afterOthers = await cacheLookups(b);
     assert.deepEqual(afterOthers, { hit: before.hit + 2, miss: before.miss }, "other names' answers stayed");
     assert.equal(await latestOf(b, "com.example/one"), "2.0.0", "the written name's answer is fresh");
     const freshList = await b.app.inject({ method: "GET", url: "/v0.1/servers?limit=10" });
     assert.notEqual(freshList.body, list.body, "lists depend on every name: refreshed too");
-    const afterWritten = await lookups(b);
+    const afterWritten = await cacheLookups(b);
     assert.deepEqual(afterWritten, { hit: afterOthers.hit, miss: afterOthers.miss + 2 });
   });
 
@@ -102,7 +90,7 @@ describe("http: the read cache is invalidated per server name", function () {
       await Promise.all(readers);
     }
     assert.ok(reads > 24, `the readers ran (${reads} reads)`);
-    const { hit } = await lookups(b);
+    const { hit } = await cacheLookups(b);
     assert.ok(hit > 0, "and were mostly answered from memory");
   });
 
@@ -113,10 +101,10 @@ describe("http: the read cache is invalidated per server name", function () {
       `UPDATE server_versions SET document = jsonb_set(document, '{description}', '"Changed in SQL"'),
          description = 'Changed in SQL' WHERE name = 'com.example/one' AND is_latest`,
     );
-    const before = await lookups(b);
+    const before = await cacheLookups(b);
     const response = await b.app.inject({ method: "GET", url: latestUrl("com.example/one") });
     assert.match(response.body, /Changed in SQL/);
     await latestOf(b, "com.example/other");
-    assert.deepEqual(await lookups(b), { hit: before.hit + 1, miss: before.miss + 1 });
+    assert.deepEqual(await cacheLookups(b), { hit: before.hit + 1, miss: before.miss + 1 });
   });
 });

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import pg from "pg";
 import { LSN_HEADER } from "../../src/http/consistency";
-import { startReplicatedPair, type ReplicatedPair } from "../support/replication";
+import { startReplicatedPair, withClient, type ReplicatedPair } from "../support/replication";
 import { bearer, serverJson, testRegistry, type TestRegistry } from "../support/registry";
 
 interface Entry {
@@ -13,16 +12,6 @@ interface List {
 
 const NAME = "com.example/replicated";
 const LATEST = `/v0.1/servers/${encodeURIComponent(NAME)}/versions/latest`;
-
-async function onServer<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * Reads from a streaming standby (MCP_REGISTRY_DATABASE_READ_URL) with two real PostgreSQL servers in
@@ -65,11 +54,11 @@ describe("http: reads from a streaming standby, read-your-writes by WAL position
     return String(lsn);
   };
   const replay = (action: "pause" | "resume") =>
-    onServer(standbyUrl, (client) => client.query(`SELECT pg_wal_replay_${action}()`));
+    withClient(standbyUrl, (client) => client.query(`SELECT pg_wal_replay_${action}()`));
 
   before(async function () {
     pair = await startReplicatedPair({ flags: ["fsync=off", "synchronous_commit=off"] });
-    await onServer(pair.primary.url("postgres"), (client) => client.query("CREATE DATABASE registry"));
+    await withClient(pair.primary.url("postgres"), (client) => client.query("CREATE DATABASE registry"));
     primaryUrl = pair.primary.url("registry");
     standbyUrl = pair.standby.url("registry");
     await pair.caughtUp();

@@ -139,17 +139,18 @@ describe("service: publish, isLatest and status", function () {
         remoteUrls: [],
         maxVersions: MAX_VERSIONS_PER_NAME,
       });
-      const first = await store.publish(request("build-b"));
-      assert.equal(first.outcome, "decide");
+      const only = async (version: string, versus?: { id: string; order: number }) => {
+        const result = await store.publishMany(name, [request(version)], versus);
+        assert.ok(result.kind === "outcomes");
+        return result.outcomes[0] ?? assert.fail("one outcome per version");
+      };
+      const first = await only("build-b");
       assert.ok(first.outcome === "decide");
       assert.equal(first.latest.version, "build-a");
-      const stale = await store.publish({ ...request("build-b"), versus: { id: "0", order: 1 } });
+      const stale = await only("build-b", { id: "0", order: 1 });
       assert.equal(stale.outcome, "decide", "an ordering against another row is not used");
       assert.deepEqual(await latestOf(name), ["build-a"], "nothing was written while deciding");
-      const stored = await store.publish({
-        ...request("build-b"),
-        versus: { id: first.latest.id, order: -1 },
-      });
+      const stored = await only("build-b", { id: first.latest.id, order: -1 });
       assert.ok(stored.outcome === "stored");
       assert.equal(stored.stored.isLatest, false, "the service's ordering is used for its row");
       assert.deepEqual(await latestOf(name), ["build-a"]);

@@ -49,7 +49,8 @@ function chownTree(dir: string): void {
   if (owner !== undefined) spawnSync("chown", ["-R", `${owner.uid}:${owner.gid}`, dir]);
 }
 
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+/** One client connection for fn, closed afterwards. */
+export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
