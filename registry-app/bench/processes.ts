@@ -122,6 +122,9 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
   await withClient(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
 }
 
+/** One signing key for every service the bench starts, so a token of one is valid on the others. */
+const SIGNING_KEY = generateSigningKeyHex();
+
 /** The environment of the service under test: no MCP_REGISTRY_* variable of the caller's shell leaks in. */
 export function serviceEnv(databaseUrl: string, extra: Record<string, string>): NodeJS.ProcessEnv {
   const base = Object.fromEntries(
@@ -131,7 +134,7 @@ export function serviceEnv(databaseUrl: string, extra: Record<string, string>): 
     ...base,
     NODE_ENV: "production",
     MCP_REGISTRY_DATABASE_URL: databaseUrl,
-    MCP_REGISTRY_JWT_PRIVATE_KEY: generateSigningKeyHex(),
+    MCP_REGISTRY_JWT_PRIVATE_KEY: SIGNING_KEY,
     MCP_REGISTRY_LOG_LEVEL: "info",
     ...extra,
   };
