@@ -143,6 +143,8 @@ export function serviceEnv(databaseUrl: string, extra: Record<string, string>): 
 export interface CommandResult {
   code: number | null;
   seconds: number;
+  /** CPU time (user + system) of the command, as last read from /proc before it exited (20 ms apart). */
+  cpuSeconds: number;
   lines: string[];
 }
 
@@ -161,9 +163,23 @@ export async function runCommand(
   const chunks: Buffer[] = [];
   child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
   child.stderr.on("data", (chunk: Buffer) => chunks.push(chunk));
+  let cpuSeconds = 0;
+  const sample = setInterval(() => {
+    try {
+      cpuSeconds = cpuSecondsOf(child.pid as number);
+    } catch {
+      // it exited meanwhile
+    }
+  }, 20);
   const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  clearInterval(sample);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { code, seconds, lines: Buffer.concat(chunks).toString("utf8").split("\n").filter(Boolean) };
+  return {
+    code,
+    seconds,
+    cpuSeconds,
+    lines: Buffer.concat(chunks).toString("utf8").split("\n").filter(Boolean),
+  };
 }
 
 /** Resident memory of a process from /proc: current (VmRSS) and peak (VmHWM), in MiB. */
@@ -203,6 +219,21 @@ function childrenOf(parent: number): number[] {
     }
   }
   return children;
+}
+
+/**
+ * CPU seconds PostgreSQL has used so far: the postmaster, its live children, and the children that
+ * already exited (their time accrues to the postmaster once it reaps them), so backends that come and
+ * go between two readings are counted.
+ */
+export function postgresCpuSeconds(pids: number[]): number {
+  const [postmaster, ...children] = pids;
+  if (postmaster === undefined) return NaN;
+  const stat = fs.readFileSync(`/proc/${postmaster}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime, stime, cutime, cstime: fields 14 to 17.
+  const own = fields.slice(11, 15).reduce((sum, value) => sum + Number(value), 0) / CLOCK_TICKS;
+  return own + [...cpuSnapshot(children).values()].reduce((sum, seconds) => sum + seconds, 0);
 }
 
 /** CPU seconds per live process. */

@@ -14,6 +14,7 @@ import {
   createDatabase,
   dropDatabase,
   memoryOf,
+  postgresCpuSeconds,
   runCommand,
   serviceEnv,
   startDatabase,
@@ -126,12 +127,14 @@ async function timedImport(
   name: string,
   file: string,
   expected: number,
-): Promise<{ url: string; seconds: number }> {
+): Promise<{ url: string; seconds: number; cpuSeconds: number; postgresCpuSeconds: number }> {
   const url = await createDatabase(db.adminUrl, name);
   const env = serviceEnv(url, {});
   const migrated = await runCommand(entry, ["migrate"], env);
   if (migrated.code !== 0) throw new Error(`migrate failed:\n${migrated.lines.join("\n")}`);
+  const postgresBefore = postgresCpuSeconds(db.processIds());
   const result = await runCommand(entry, ["import", file], env);
+  const postgresCpu = postgresCpuSeconds(db.processIds()) - postgresBefore;
   const finished = result.lines.find((line) => line.includes('"import finished"'));
   const report =
     finished === undefined ? undefined : (JSON.parse(finished) as { published?: number; invalid?: number });
@@ -140,7 +143,7 @@ async function timedImport(
       `import stored ${report?.published ?? "?"} of ${expected} versions:\n${result.lines.slice(-5).join("\n")}`,
     );
   }
-  return { url, seconds: result.seconds };
+  return { url, seconds: result.seconds, cpuSeconds: result.cpuSeconds, postgresCpuSeconds: postgresCpu };
 }
 
 async function getJson<T>(url: string, init?: RequestInit): Promise<{ body: T; etag: string | null }> {
@@ -540,6 +543,7 @@ async function main(): Promise<void> {
     );
 
     const importSeconds: number[] = [];
+    const importCpu: Array<{ importSeconds: number; postgresSeconds: number }> = [];
     // BENCH_IMPORT_RUNS=0 serves an imported database as it is (BENCH_REUSE_DATABASE, registry_bench_0 by default).
     let servedUrl =
       settings.importRuns === 0
@@ -549,8 +553,10 @@ async function main(): Promise<void> {
       const name = `registry_bench_${run}`;
       const imported = await timedImport(entry, db, name, file, scaled.documents.length);
       importSeconds.push(imported.seconds);
+      importCpu.push({ importSeconds: imported.cpuSeconds, postgresSeconds: imported.postgresCpuSeconds });
       log(
-        `  import run ${run + 1}: ${fixed(imported.seconds, 2)} s (load ${fixed(os.loadavg()[0] ?? NaN, 2)})`,
+        `  import run ${run + 1}: ${fixed(imported.seconds, 2)} s, CPU ${fixed(imported.cpuSeconds, 2)} s in the ` +
+          `import process and ${fixed(imported.postgresCpuSeconds, 2)} s in PostgreSQL (load ${fixed(os.loadavg()[0] ?? NaN, 2)})`,
       );
       if (run < settings.importRuns - 1) await dropDatabase(db.adminUrl, name);
       else servedUrl = imported.url;
@@ -559,7 +565,11 @@ async function main(): Promise<void> {
       const migrated = await runCommand(entry, ["migrate"], serviceEnv(servedUrl, {}));
       if (migrated.code !== 0) throw new Error(`migrate failed:\n${migrated.lines.join("\n")}`);
     } else {
-      log(`import of ${scaled.documents.length} versions: median ${fixed(median(importSeconds), 2)} s`);
+      log(
+        `import of ${scaled.documents.length} versions: median ${fixed(median(importSeconds), 2)} s, CPU ` +
+          `${fixed(median(importCpu.map((cpu) => cpu.importSeconds)), 2)} s import process + ` +
+          `${fixed(median(importCpu.map((cpu) => cpu.postgresSeconds)), 2)} s PostgreSQL`,
+      );
     }
 
     const start = (variant: Variant) =>
@@ -648,6 +658,7 @@ async function main(): Promise<void> {
             settings,
             database: db.description,
             importSeconds,
+            importCpu,
             peakRssMiB: peaks,
             scenarios: summaries,
             readYourWrites,
