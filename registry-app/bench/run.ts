@@ -479,6 +479,8 @@ interface ReadYourWrites {
   pairsPerSecond: number;
   /** Reads (with the write's position) that returned the version just published. */
   sawOwnWrite: number;
+  /** The reads that did not: what was written, at which position, and what came back. */
+  misses: Array<{ name: string; wrote: string; read: string; lsn: string; etag: string | null }>;
   readP50Ms: number;
   readP99Ms: number;
 }
@@ -490,6 +492,7 @@ async function measureReadYourWrites(baseUrl: string, seconds: number): Promise<
   const next = publisher(token);
   const latencies: number[] = [];
   let sawOwnWrite = 0;
+  const misses: ReadYourWrites["misses"] = [];
   const started = Date.now();
   while (Date.now() - started < seconds * 1000) {
     const request = next();
@@ -509,6 +512,14 @@ async function measureReadYourWrites(baseUrl: string, seconds: number): Promise<
     );
     latencies.push(Number(process.hrtime.bigint() - before) / 1e6);
     if (read.body.server.version === document.version) sawOwnWrite += 1;
+    else
+      misses.push({
+        name: document.name,
+        wrote: document.version,
+        read: read.body.server.version,
+        lsn,
+        etag: read.etag,
+      });
   }
   const sorted = [...latencies].sort((x, y) => x - y);
   const at = (fraction: number) =>
@@ -517,6 +528,7 @@ async function measureReadYourWrites(baseUrl: string, seconds: number): Promise<
     pairs: latencies.length,
     pairsPerSecond: latencies.length / ((Date.now() - started) / 1000),
     sawOwnWrite,
+    misses,
     readP50Ms: at(0.5),
     readP99Ms: at(0.99),
   };

@@ -10,17 +10,6 @@ export const LSN_HEADER = "mcp-registry-lsn";
 /** PostgreSQL's text form of a WAL position: two hexadecimal halves. */
 const LSN_FORMAT = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/;
 
-function lsnValue(lsn: string): bigint {
-  const match = LSN_FORMAT.exec(lsn);
-  if (match === null) throw new Error(`not a WAL position: ${lsn}`);
-  return (BigInt(`0x${match[1]}`) << 32n) | BigInt(`0x${match[2]}`);
-}
-
-/** True when WAL position `reached` is at or after `wanted`. */
-export function lsnAtLeast(reached: string, wanted: string): boolean {
-  return lsnValue(reached) >= lsnValue(wanted);
-}
-
 /** The position a read must reach, from its request header; 400 naming the header when malformed. */
 export function readAfterHeader(value: string | string[] | undefined): string | undefined {
   if (value === undefined) return undefined;

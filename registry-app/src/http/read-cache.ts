@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import type { Freshness } from "../store";
-import { lsnAtLeast } from "./consistency";
 
 /** A read's serialized answer and its entity tag (a hash of the bytes, so every replica agrees on it). */
 export interface CachedBody {
@@ -79,8 +78,9 @@ export class ReadCache {
   /**
    * The answer for `key`, which depends on server `name` alone (or, undefined, on every name): kept
    * for the current generation, or produced and kept. With `atLeast` (a WAL position the client's
-   * write ended at) a kept answer is used only if the server that reported the generations had
-   * replayed that far, and `produce` must itself read from a server that has.
+   * write ended at) a kept answer is used only if a primary reported the generations, and `produce`
+   * must itself read from a server that has replayed that far: a standby's replay position is read
+   * after the snapshot its generations come from, so it cannot prove they include the write.
    */
   async get(
     key: string,
@@ -91,7 +91,7 @@ export class ReadCache {
     if (!this.enabled) return bodyWithEtag((await produce()).json);
     const fresh = await this.options.freshness(name);
     const current = name === undefined ? fresh.global : fresh.names.get(name);
-    const reached = atLeast === undefined || fresh.replayed === null || lsnAtLeast(fresh.replayed, atLeast);
+    const reached = atLeast === undefined || fresh.replayed === null;
     const hit = this.entries.get(key);
     if (hit !== undefined && reached && hit.generation === current) {
       // Map order is insertion order: re-inserting marks the entry most recently used.

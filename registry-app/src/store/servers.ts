@@ -45,7 +45,10 @@ export interface Freshness {
   global: string;
   /** Of each asked-for name that has ever had a version. */
   names: Map<string, string>;
-  /** WAL replayed by a standby ("0/3000148"); null on a primary. */
+  /**
+   * WAL replayed by a standby ("0/3000148"); null on a primary. Read after the statement's snapshot
+   * was taken, so it may be past what the generations show: never proof that they include a write.
+   */
   replayed: string | null;
 }
 
