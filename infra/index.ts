@@ -179,6 +179,8 @@ const registry = new RegistryApp("registry", {
     appSecretName: database.appSecretName,
     viaPooler: database.pooler !== undefined,
     podSelectors: database.endpointSelectors,
+    readHost: database.readHost,
+    readPodSelectors: database.readEndpointSelectors,
   },
   secrets: registrySecrets.refs,
   spreadAcrossZones: regional,

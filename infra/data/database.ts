@@ -72,6 +72,10 @@ export class Database extends pulumi.ComponentResource {
   readonly cluster: k8s.apiextensions.CustomResource;
   /** Labels of the pods behind `host` (pooler or instances), for clients' egress policies. */
   readonly endpointSelectors: Labels[];
+  /** The standbys' read-only service (CNPG `-ro`) when the cluster has standbys; reads from it may lag. */
+  readonly readHost: string | undefined;
+  /** Labels of the pods behind `readHost` (instances: a standby's role moves with failovers). */
+  readonly readEndpointSelectors: Labels[];
   readonly pooler: k8s.apiextensions.CustomResource | undefined;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -172,6 +176,9 @@ export class Database extends pulumi.ComponentResource {
     this.pooler = undefined;
     this.host = services.rw;
     this.endpointSelectors = [{ ...instanceSelector, "cnpg.io/podRole": "instance" }];
+    // Direct, not through a pooler: reads keep prepared statements, and -ro spreads connections.
+    this.readHost = database.instances > 1 ? services.ro : undefined;
+    this.readEndpointSelectors = this.readHost === undefined ? [] : [...this.endpointSelectors];
     if (database.pooler) {
       const poolerName = services.pooler;
       this.pooler = new k8s.apiextensions.CustomResource(

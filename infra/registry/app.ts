@@ -39,6 +39,10 @@ export interface RegistryDatabaseRef {
   readonly viaPooler: boolean;
   /** Pod labels of the PostgreSQL or pooler pods the registry connects to. */
   readonly podSelectors: readonly Labels[];
+  /** The standbys' read-only service (CNPG `-ro`) for the API's reads, when the cluster has standbys. */
+  readonly readHost?: string;
+  /** Pod labels of the pods behind `readHost`. */
+  readonly readPodSelectors?: readonly Labels[];
 }
 
 export interface RegistryAppArgs {
@@ -69,18 +73,26 @@ export function registryEnv(
     valueFrom: { secretKeyRef: { name: secret, key } },
   });
   const env: EnvVar[] = [];
-  if (database.viaPooler) {
-    // Kubernetes expands $(VAR) from the variables above, so the password never appears in the spec.
+  // Kubernetes expands $(VAR) from the variables above, so the password never appears in the spec.
+  const urlOf = (host: string) =>
+    `postgresql://$(MCP_REGISTRY_DATABASE_USER):$(MCP_REGISTRY_DATABASE_PASSWORD)@${host}:${POSTGRES_PORT}/${DATABASE_NAME}`;
+  if (database.viaPooler || database.readHost !== undefined) {
     env.push(
       fromSecret("MCP_REGISTRY_DATABASE_USER", database.appSecretName, "username"),
       fromSecret("MCP_REGISTRY_DATABASE_PASSWORD", database.appSecretName, "password"),
-      {
-        name: "MCP_REGISTRY_DATABASE_URL",
-        value: `postgresql://$(MCP_REGISTRY_DATABASE_USER):$(MCP_REGISTRY_DATABASE_PASSWORD)@${database.host}:${POSTGRES_PORT}/${DATABASE_NAME}`,
-      },
+    );
+  }
+  if (database.viaPooler) {
+    env.push(
+      { name: "MCP_REGISTRY_DATABASE_URL", value: urlOf(database.host) },
+      // CloudNativePG's PgBouncer is not configured to keep protocol-level prepared statements.
+      { name: "MCP_REGISTRY_DATABASE_PREPARED_STATEMENTS", value: "false" },
     );
   } else {
     env.push(fromSecret("MCP_REGISTRY_DATABASE_URL", database.appSecretName, "uri"));
+  }
+  if (database.readHost !== undefined) {
+    env.push({ name: "MCP_REGISTRY_DATABASE_READ_URL", value: urlOf(database.readHost) });
   }
   env.push(
     { name: "MCP_REGISTRY_DATABASE_POOL_SIZE", value: String(DATABASE_POOL_SIZE) },
@@ -173,6 +185,15 @@ export function packageRegistryPorts(validation: Readonly<PackageValidationSetti
   }
   ports.delete(443);
   return [...ports].sort((a, b) => a - b);
+}
+
+/** The pods behind the read-write host and the read-only one, each selector once. */
+export function databasePeers(database: RegistryDatabaseRef): Labels[] {
+  const all = [...database.podSelectors, ...(database.readPodSelectors ?? [])];
+  return all.filter(
+    (selector, index) =>
+      all.findIndex((other) => JSON.stringify(other) === JSON.stringify(selector)) === index,
+  );
 }
 
 /** Spread over nodes always; over zones as a hard rule only where the cluster spans several. */
@@ -407,7 +428,7 @@ export class RegistryApp extends pulumi.ComponentResource {
           policyTypes: ["Egress"],
           egress: [
             {
-              to: args.database.podSelectors.map((selector) => ({
+              to: databasePeers(args.database).map((selector) => ({
                 podSelector: { matchLabels: { ...selector } },
               })),
               ports: [{ protocol: "TCP", port: POSTGRES_PORT }],

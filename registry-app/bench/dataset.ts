@@ -3,8 +3,12 @@ import path from "node:path";
 import { validateServerJson } from "../src/schema";
 import { seededRandom } from "../test/support/random";
 
-/** The real catalogue the benchmark scales up (464 servers of the official registry's May 2025 seed). */
-export const DATASET_PATH = path.resolve(__dirname, "../../../shared/datasets/servers-2025-05.json");
+/**
+ * The real catalogue the benchmark scales up (464 servers of the official registry's May 2025 seed),
+ * beside the repository, or BENCH_DATASET (a checkout elsewhere, such as a git worktree).
+ */
+export const DATASET_PATH =
+  process.env.BENCH_DATASET ?? path.resolve(__dirname, "../../../shared/datasets/servers-2025-05.json");
 
 export interface ScaleOptions {
   /** Names per dataset server: the original plus copies suffixed -c1, -c2, ... */

@@ -2,11 +2,11 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { pino } from "pino";
 import { generateSigningKeyHex } from "../src/auth";
 import { startEmbeddedPostgres } from "../src/embedded";
 import { freePort } from "../test/support/process";
+import { attachStandby, withClient } from "../test/support/replication";
 
 export const APP_DIR = path.resolve(__dirname, "..");
 
@@ -30,6 +30,17 @@ export interface BenchDatabase {
   description: string;
   /** PostgreSQL's processes (postmaster and backends) when the bench runs it; empty for an external one. */
   processIds(): number[];
+  /** Adds a streaming standby (only to the bench's own embedded server). */
+  attachStandby?(): Promise<BenchStandby>;
+  stop(): Promise<void>;
+}
+
+/** A streaming standby of the bench's server, with the same durable settings. */
+export interface BenchStandby {
+  url(database: string): string;
+  processIds(): number[];
+  /** Waits until it has replayed everything the primary has written so far. */
+  caughtUp(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,10 +59,16 @@ export async function startDatabase(): Promise<BenchDatabase> {
   if (external) {
     // With the postmaster's pid (BENCH_POSTGRES_PID) the database's CPU time is measured too.
     const postmaster = Number(process.env.BENCH_POSTGRES_PID ?? NaN);
+    // With its data directory on this machine (BENCH_POSTGRES_DATA_DIR), a standby can be added.
+    const dataDir = process.env.BENCH_POSTGRES_DATA_DIR;
     return {
       adminUrl: external,
       description: "external (BENCH_DATABASE_URL)",
       processIds: () => (Number.isInteger(postmaster) ? [postmaster, ...childrenOf(postmaster)] : []),
+      attachStandby:
+        dataDir === undefined
+          ? undefined
+          : () => standbyOf({ dataDir, port: Number(new URL(external).port || 5432), adminUrl: external }),
       stop: async () => undefined,
     };
   }
@@ -62,8 +79,10 @@ export async function startDatabase(): Promise<BenchDatabase> {
     const { rows } = await client.query<{ server_version: string }>("SHOW server_version");
     return rows[0]?.server_version ?? "?";
   });
+  const adminUrl = withDatabase(embedded.url, "postgres");
   return {
-    adminUrl: withDatabase(embedded.url, "postgres"),
+    adminUrl,
+    attachStandby: () => standbyOf({ dataDir: path.join(dataDir, "pg"), port, adminUrl }),
     description: `embedded PostgreSQL ${version} (default settings: fsync on, synchronous_commit on)`,
     processIds: () => {
       const postmaster = Number(
@@ -78,14 +97,18 @@ export async function startDatabase(): Promise<BenchDatabase> {
   };
 }
 
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
+async function standbyOf(primary: {
+  dataDir: string;
+  port: number;
+  adminUrl: string;
+}): Promise<BenchStandby> {
+  const standby = await attachStandby(primary);
+  return {
+    url: standby.server.url,
+    processIds: () => [standby.server.pid, ...childrenOf(standby.server.pid)],
+    caughtUp: () => standby.caughtUp(),
+    stop: () => standby.close(),
+  };
 }
 
 /** A new empty database on the bench server; returns its URL. */
@@ -99,6 +122,9 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
   await withClient(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
 }
 
+/** One signing key for every service the bench starts, so a token of one is valid on the others. */
+const SIGNING_KEY = generateSigningKeyHex();
+
 /** The environment of the service under test: no MCP_REGISTRY_* variable of the caller's shell leaks in. */
 export function serviceEnv(databaseUrl: string, extra: Record<string, string>): NodeJS.ProcessEnv {
   const base = Object.fromEntries(
@@ -108,7 +134,7 @@ export function serviceEnv(databaseUrl: string, extra: Record<string, string>): 
     ...base,
     NODE_ENV: "production",
     MCP_REGISTRY_DATABASE_URL: databaseUrl,
-    MCP_REGISTRY_JWT_PRIVATE_KEY: generateSigningKeyHex(),
+    MCP_REGISTRY_JWT_PRIVATE_KEY: SIGNING_KEY,
     MCP_REGISTRY_LOG_LEVEL: "info",
     // The bench's packages are made up; verification would measure (and fail on) the npm registry.
     MCP_REGISTRY_ENABLE_REGISTRY_VALIDATION: "false",
@@ -119,6 +145,8 @@ export function serviceEnv(databaseUrl: string, extra: Record<string, string>): 
 export interface CommandResult {
   code: number | null;
   seconds: number;
+  /** CPU time (user + system) of the command, as last read from /proc before it exited (20 ms apart). */
+  cpuSeconds: number;
   lines: string[];
 }
 
@@ -137,9 +165,23 @@ export async function runCommand(
   const chunks: Buffer[] = [];
   child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
   child.stderr.on("data", (chunk: Buffer) => chunks.push(chunk));
+  let cpuSeconds = 0;
+  const sample = setInterval(() => {
+    try {
+      cpuSeconds = cpuSecondsOf(child.pid as number);
+    } catch {
+      // it exited meanwhile
+    }
+  }, 20);
   const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  clearInterval(sample);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { code, seconds, lines: Buffer.concat(chunks).toString("utf8").split("\n").filter(Boolean) };
+  return {
+    code,
+    seconds,
+    cpuSeconds,
+    lines: Buffer.concat(chunks).toString("utf8").split("\n").filter(Boolean),
+  };
 }
 
 /** Resident memory of a process from /proc: current (VmRSS) and peak (VmHWM), in MiB. */
@@ -179,6 +221,21 @@ function childrenOf(parent: number): number[] {
     }
   }
   return children;
+}
+
+/**
+ * CPU seconds PostgreSQL has used so far: the postmaster, its live children, and the children that
+ * already exited (their time accrues to the postmaster once it reaps them), so backends that come and
+ * go between two readings are counted.
+ */
+export function postgresCpuSeconds(pids: number[]): number {
+  const [postmaster, ...children] = pids;
+  if (postmaster === undefined) return NaN;
+  const stat = fs.readFileSync(`/proc/${postmaster}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime, stime, cutime, cstime: fields 14 to 17.
+  const own = fields.slice(11, 15).reduce((sum, value) => sum + Number(value), 0) / CLOCK_TICKS;
+  return own + [...cpuSnapshot(children).values()].reduce((sum, seconds) => sum + seconds, 0);
 }
 
 /** CPU seconds per live process. */

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { LSN_HEADER } from "../src/http/consistency";
 import { DEFAULT_SCALE, loadDataset, scaleDataset, searchQueries, shuffled } from "./dataset";
 import { median, runLoad, type BenchRequest, type LoadResult } from "./load";
 import {
@@ -13,12 +14,14 @@ import {
   createDatabase,
   dropDatabase,
   memoryOf,
+  postgresCpuSeconds,
   runCommand,
   serviceEnv,
   startDatabase,
   startService,
   withDatabase,
   type BenchDatabase,
+  type BenchStandby,
   type ServiceProcess,
 } from "./processes";
 
@@ -39,8 +42,16 @@ const settings = {
   jsonOut: process.env.BENCH_JSON,
 };
 
-/** The service as configured by default (read cache on), and with the read cache off for comparison. */
-type Variant = "cached" | "uncached";
+/**
+ * The service as configured by default (read cache on), with the read cache off for comparison, and
+ * both again reading from a streaming standby (MCP_REGISTRY_DATABASE_READ_URL).
+ */
+type Variant = "cached" | "uncached" | "replica" | "replica-uncached";
+
+const cacheOn = (variant: Variant) => variant === "cached" || variant === "replica";
+const onStandby = (variant: Variant) => variant === "replica" || variant === "replica-uncached";
+const variantLabel = (variant: Variant) =>
+  `read cache ${cacheOn(variant) ? "on" : "off"}${onStandby(variant) ? ", reads from a standby" : ""}`;
 
 interface Scenario {
   key: string;
@@ -58,6 +69,8 @@ interface ScenarioRun extends LoadResult {
   /** Share of the service's CPU time spent in the kernel (syscalls: sockets, log writes). */
   serviceSystemShare: number;
   postgresCpuMsPerRequest: number;
+  /** The standby's part of postgresCpuMsPerRequest (replica variants). */
+  standbyCpuMsPerRequest: number;
   rssMiB: number;
   /** CPU share of one core the bench process (autocannon) used: near 100% means it, not the service, set the pace. */
   loadGeneratorCpu: number;
@@ -71,6 +84,7 @@ interface Medians {
   serviceCpuMsPerRequest: number;
   serviceSystemShare: number;
   postgresCpuMsPerRequest: number;
+  standbyCpuMsPerRequest: number;
   rssMiB: number;
 }
 
@@ -113,12 +127,14 @@ async function timedImport(
   name: string,
   file: string,
   expected: number,
-): Promise<{ url: string; seconds: number }> {
+): Promise<{ url: string; seconds: number; cpuSeconds: number; postgresCpuSeconds: number }> {
   const url = await createDatabase(db.adminUrl, name);
   const env = serviceEnv(url, {});
   const migrated = await runCommand(entry, ["migrate"], env);
   if (migrated.code !== 0) throw new Error(`migrate failed:\n${migrated.lines.join("\n")}`);
+  const postgresBefore = postgresCpuSeconds(db.processIds());
   const result = await runCommand(entry, ["import", file], env);
+  const postgresCpu = postgresCpuSeconds(db.processIds()) - postgresBefore;
   const finished = result.lines.find((line) => line.includes('"import finished"'));
   const report =
     finished === undefined ? undefined : (JSON.parse(finished) as { published?: number; invalid?: number });
@@ -127,7 +143,7 @@ async function timedImport(
       `import stored ${report?.published ?? "?"} of ${expected} versions:\n${result.lines.slice(-5).join("\n")}`,
     );
   }
-  return { url, seconds: result.seconds };
+  return { url, seconds: result.seconds, cpuSeconds: result.cpuSeconds, postgresCpuSeconds: postgresCpu };
 }
 
 async function getJson<T>(url: string, init?: RequestInit): Promise<{ body: T; etag: string | null }> {
@@ -194,6 +210,9 @@ async function buildScenarios(baseUrl: string, names: string[], queries: string[
   const latest = shuffled(names, 11).map((name) => ({
     path: `/v0.1/servers/${encodeURIComponent(name)}/versions/latest`,
   }));
+  const versions = shuffled(names, 13).map((name) => ({
+    path: `/v0.1/servers/${encodeURIComponent(name)}/versions`,
+  }));
   const search = queries.map((query) => ({ path: `/v0.1/servers?search=${encodeURIComponent(query)}` }));
   // Clients that kept an ETag revalidate with If-None-Match.
   const revalidations: BenchRequest[] = [];
@@ -205,13 +224,23 @@ async function buildScenarios(baseUrl: string, names: string[], queries: string[
   const token = (await getJson<{ registry_token: string }>(`${baseUrl}/v0.1/auth/none`, { method: "POST" }))
     .body.registry_token;
   const publish = publisher(token);
+  const underWrites = (key: string, variant: Variant, title: string, requests: BenchRequest[]): Scenario => ({
+    key,
+    variant,
+    title,
+    connections,
+    next: cycle(requests),
+    background: { title: "publishes alongside", connections: 2, rate: 20, next: publish },
+  });
   const walkTitle = `list pages (limit 100, walking cursors: ${walk.length} pages)`;
   const searchTitle = `search (${queries.length} queries, default limit 30)`;
   const latestTitle = `get latest (${names.length} names)`;
+  const versionsTitle = `versions list (${names.length} names)`;
   const scenarios: Scenario[] = [
     { key: "list", variant: "cached", title: walkTitle, connections, next: cycle(walk) },
     { key: "search", variant: "cached", title: searchTitle, connections, next: cycle(search) },
     { key: "latest", variant: "cached", title: latestTitle, connections, next: cycle(latest) },
+    { key: "versions", variant: "cached", title: versionsTitle, connections, next: cycle(versions) },
     {
       key: "revalidate",
       variant: "cached",
@@ -223,15 +252,23 @@ async function buildScenarios(baseUrl: string, names: string[], queries: string[
     { key: "list-uncached", variant: "uncached", title: walkTitle, connections, next: cycle(walk) },
     { key: "search-uncached", variant: "uncached", title: searchTitle, connections, next: cycle(search) },
     { key: "latest-uncached", variant: "uncached", title: latestTitle, connections, next: cycle(latest) },
-    // Every write drops every cached answer: reads while 20 publishes/s keep invalidating.
     {
-      key: "latest-writes",
-      variant: "cached",
-      title: `${latestTitle} while 20 publishes/s invalidate the cache`,
+      key: "versions-uncached",
+      variant: "uncached",
+      title: versionsTitle,
       connections,
-      next: cycle(latest),
-      background: { title: "publishes alongside", connections: 2, rate: 20, next: publish },
+      next: cycle(versions),
     },
+    // Reads while 20 publishes/s of other names run: a write invalidates its own name's answers
+    // (and every list and search answer).
+    underWrites("latest-writes", "cached", `${latestTitle} while 20 publishes/s of other names run`, latest),
+    underWrites(
+      "latest-writes-uncached",
+      "uncached",
+      `${latestTitle} while 20 publishes/s of other names run`,
+      latest,
+    ),
+    underWrites("list-writes", "cached", `${walkTitle} while 20 publishes/s run`, walk),
     {
       key: "publish",
       variant: "cached",
@@ -247,6 +284,35 @@ async function buildScenarios(baseUrl: string, names: string[], queries: string[
       next: publish,
     },
     { key: "publish-1", variant: "cached", title: "publish, one connection", connections: 1, next: publish },
+    {
+      key: "publish-8",
+      variant: "cached",
+      title: "publish, eight connections",
+      connections: 8,
+      next: publish,
+    },
+    // Replica routing: the same reads answered from a streaming standby.
+    { key: "latest-replica", variant: "replica", title: latestTitle, connections, next: cycle(latest) },
+    {
+      key: "latest-replica-uncached",
+      variant: "replica-uncached",
+      title: latestTitle,
+      connections,
+      next: cycle(latest),
+    },
+    {
+      key: "list-replica-uncached",
+      variant: "replica-uncached",
+      title: walkTitle,
+      connections,
+      next: cycle(walk),
+    },
+    underWrites(
+      "latest-replica-writes",
+      "replica",
+      `${latestTitle} while 20 publishes/s of other names run`,
+      latest,
+    ),
   ];
   return scenarios.filter((scenario) => settings.only.length === 0 || settings.only.includes(scenario.key));
 }
@@ -255,6 +321,7 @@ async function measure(
   scenario: Scenario,
   service: ServiceProcess,
   db: BenchDatabase,
+  standby: BenchStandby | undefined,
 ): Promise<ScenarioSummary> {
   const load = async (seconds: number) => {
     const main = runLoad({
@@ -280,7 +347,9 @@ async function measure(
   const runs: ScenarioRun[] = [];
   for (let run = 0; run < settings.runs; run += 1) {
     const loadAverage = os.loadavg()[0] ?? NaN;
+    const standbyIds = () => (onStandby(scenario.variant) ? (standby?.processIds() ?? []) : []);
     const [serviceCpu, postgresCpu] = [cpuTimesOf(service.pid), cpuSnapshot(db.processIds())];
+    const standbyCpu = cpuSnapshot(standbyIds());
     const ownCpu = process.cpuUsage();
     const { result, background } = await load(settings.seconds);
     const own = process.cpuUsage(ownCpu);
@@ -288,13 +357,15 @@ async function measure(
     const serviceCpuNow = cpuTimesOf(service.pid);
     const user = serviceCpuNow.user - serviceCpu.user;
     const system = serviceCpuNow.system - serviceCpu.system;
-    const postgresCpuMs = cpuSecondsBetween(postgresCpu, cpuSnapshot(db.processIds())) * 1000;
+    const standbyCpuMs = cpuSecondsBetween(standbyCpu, cpuSnapshot(standbyIds())) * 1000;
+    const postgresCpuMs = cpuSecondsBetween(postgresCpu, cpuSnapshot(db.processIds())) * 1000 + standbyCpuMs;
     const measured: ScenarioRun = {
       ...result,
       loadAverage,
       serviceCpuMsPerRequest: ((user + system) * 1000) / requests,
       serviceSystemShare: system / (user + system),
       postgresCpuMsPerRequest: db.processIds().length === 0 ? NaN : postgresCpuMs / requests,
+      standbyCpuMsPerRequest: onStandby(scenario.variant) ? standbyCpuMs / requests : NaN,
       rssMiB: memoryOf(service.pid).rssMiB,
       loadGeneratorCpu: (own.user + own.system) / 1e6 / result.seconds,
       background,
@@ -304,7 +375,11 @@ async function measure(
       `  run ${run + 1}: ${fixed(measured.requestsPerSecond, 0)} req/s, p50 ${fixed(measured.p50Ms, 2)} ms, ` +
         `p99 ${fixed(measured.p99Ms, 2)} ms, service CPU ${fixed(measured.serviceCpuMsPerRequest * 1000, 0)} µs/req ` +
         `(${fixed(measured.serviceSystemShare * 100, 0)}% kernel), PostgreSQL CPU ` +
-        `${fixed(measured.postgresCpuMsPerRequest * 1000, 0)} µs/req, load generator ` +
+        `${fixed(measured.postgresCpuMsPerRequest * 1000, 0)} µs/req` +
+        (onStandby(scenario.variant)
+          ? ` (standby ${fixed(measured.standbyCpuMsPerRequest * 1000, 0)})`
+          : "") +
+        `, load generator ` +
         `${fixed(measured.loadGeneratorCpu * 100, 0)}% of a core, RSS ${fixed(measured.rssMiB)} MiB ` +
         `(peak so far ${fixed(memoryOf(service.pid).hwmMiB)}), ` +
         `load ${fixed(loadAverage, 2)}, statuses ${JSON.stringify(result.statuses)}` +
@@ -344,6 +419,7 @@ async function measure(
       serviceCpuMsPerRequest: pick("serviceCpuMsPerRequest"),
       serviceSystemShare: pick("serviceSystemShare"),
       postgresCpuMsPerRequest: pick("postgresCpuMsPerRequest"),
+      standbyCpuMsPerRequest: pick("standbyCpuMsPerRequest"),
       rssMiB: pick("rssMiB"),
     },
     backgroundMedian:
@@ -358,7 +434,12 @@ async function measure(
   };
 }
 
-function printSummary(summaries: ScenarioSummary[], importSeconds: number[], versions: number): void {
+function printSummary(
+  summaries: ScenarioSummary[],
+  importSeconds: number[],
+  versions: number,
+  readYourWrites: ReadYourWrites | undefined,
+): void {
   log("");
   log(`medians (load average now ${loadNow()}):`);
   log(
@@ -368,9 +449,11 @@ function printSummary(summaries: ScenarioSummary[], importSeconds: number[], ver
   for (const summary of summaries) {
     const m = summary.median;
     log(
-      `| ${summary.title} | ${summary.variant === "cached" ? "on" : "off"} | ${summary.connections} | ${fixed(m.requestsPerSecond, 0)} | ` +
+      `| ${summary.title} | ${cacheOn(summary.variant) ? "on" : "off"}${onStandby(summary.variant) ? ", standby" : ""} | ` +
+        `${summary.connections} | ${fixed(m.requestsPerSecond, 0)} | ` +
         `${fixed(m.p50Ms, 2)} | ${fixed(m.p99Ms, 2)} | ${fixed(m.serviceCpuMsPerRequest * 1000, 0)} | ` +
-        `${fixed(m.postgresCpuMsPerRequest * 1000, 0)} | ${fixed(m.rssMiB)} |`,
+        `${fixed(m.postgresCpuMsPerRequest * 1000, 0)}` +
+        `${onStandby(summary.variant) ? ` (standby ${fixed(m.standbyCpuMsPerRequest * 1000, 0)})` : ""} | ${fixed(m.rssMiB)} |`,
     );
     const side = summary.backgroundMedian;
     if (side !== undefined) {
@@ -379,9 +462,76 @@ function printSummary(summaries: ScenarioSummary[], importSeconds: number[], ver
       );
     }
   }
+  if (readYourWrites !== undefined) {
+    log(
+      `| read your writes: publish, then get latest with ${LSN_HEADER} (standby) | on, standby | 1 | ` +
+        `${fixed(readYourWrites.pairsPerSecond, 0)} pairs/s | ${fixed(readYourWrites.readP50Ms, 2)} | ` +
+        `${fixed(readYourWrites.readP99Ms, 2)} | | | ${readYourWrites.sawOwnWrite}/${readYourWrites.pairs} saw their write |`,
+    );
+  }
   log(
     `| import of ${versions} versions (\`import\` command, ${importSeconds.length} runs) | | | | | | | | median ${fixed(median(importSeconds), 2)} s |`,
   );
+}
+
+interface ReadYourWrites {
+  pairs: number;
+  pairsPerSecond: number;
+  /** Reads (with the write's position) that returned the version just published. */
+  sawOwnWrite: number;
+  /** The reads that did not: what was written, at which position, and what came back. */
+  misses: Array<{ name: string; wrote: string; read: string; lsn: string; etag: string | null }>;
+  readP50Ms: number;
+  readP99Ms: number;
+}
+
+/** One client in a loop: publish a new version, then read latest sending the write's WAL position back. */
+async function measureReadYourWrites(baseUrl: string, seconds: number): Promise<ReadYourWrites> {
+  const token = (await getJson<{ registry_token: string }>(`${baseUrl}/v0.1/auth/none`, { method: "POST" }))
+    .body.registry_token;
+  const next = publisher(token);
+  const latencies: number[] = [];
+  let sawOwnWrite = 0;
+  const misses: ReadYourWrites["misses"] = [];
+  const started = Date.now();
+  while (Date.now() - started < seconds * 1000) {
+    const request = next();
+    const written = await fetch(`${baseUrl}${request.path}`, {
+      method: "POST",
+      headers: request.headers,
+      body: request.body,
+    });
+    if (!written.ok) throw new Error(`publish: ${written.status} ${await written.text()}`);
+    const lsn = written.headers.get(LSN_HEADER);
+    if (lsn === null) throw new Error(`the write answered without ${LSN_HEADER}`);
+    const document = JSON.parse(request.body ?? "{}") as { name: string; version: string };
+    const before = process.hrtime.bigint();
+    const read = await getJson<{ server: { version: string } }>(
+      `${baseUrl}/v0.1/servers/${encodeURIComponent(document.name)}/versions/latest`,
+      { headers: { [LSN_HEADER]: lsn } },
+    );
+    latencies.push(Number(process.hrtime.bigint() - before) / 1e6);
+    if (read.body.server.version === document.version) sawOwnWrite += 1;
+    else
+      misses.push({
+        name: document.name,
+        wrote: document.version,
+        read: read.body.server.version,
+        lsn,
+        etag: read.etag,
+      });
+  }
+  const sorted = [...latencies].sort((x, y) => x - y);
+  const at = (fraction: number) =>
+    sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? NaN;
+  return {
+    pairs: latencies.length,
+    pairsPerSecond: latencies.length / ((Date.now() - started) / 1000),
+    sawOwnWrite,
+    misses,
+    readP50Ms: at(0.5),
+    readP99Ms: at(0.99),
+  };
 }
 
 async function main(): Promise<void> {
@@ -394,6 +544,7 @@ async function main(): Promise<void> {
   log(`database: ${db.description}`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "registry-bench-"));
   const services: Partial<Record<Variant, ServiceProcess>> = {};
+  let standby: BenchStandby | undefined;
   try {
     const source = loadDataset();
     const scaled = scaleDataset(source, DEFAULT_SCALE);
@@ -404,14 +555,20 @@ async function main(): Promise<void> {
     );
 
     const importSeconds: number[] = [];
-    // BENCH_IMPORT_RUNS=0 serves registry_bench_0 as it is: quick profiling loops on an imported database.
-    let servedUrl = settings.importRuns === 0 ? withDatabase(db.adminUrl, "registry_bench_0") : "";
+    const importCpu: Array<{ importSeconds: number; postgresSeconds: number }> = [];
+    // BENCH_IMPORT_RUNS=0 serves an imported database as it is (BENCH_REUSE_DATABASE, registry_bench_0 by default).
+    let servedUrl =
+      settings.importRuns === 0
+        ? withDatabase(db.adminUrl, process.env.BENCH_REUSE_DATABASE ?? "registry_bench_0")
+        : "";
     for (let run = 0; run < settings.importRuns; run += 1) {
       const name = `registry_bench_${run}`;
       const imported = await timedImport(entry, db, name, file, scaled.documents.length);
       importSeconds.push(imported.seconds);
+      importCpu.push({ importSeconds: imported.cpuSeconds, postgresSeconds: imported.postgresCpuSeconds });
       log(
-        `  import run ${run + 1}: ${fixed(imported.seconds, 2)} s (load ${fixed(os.loadavg()[0] ?? NaN, 2)})`,
+        `  import run ${run + 1}: ${fixed(imported.seconds, 2)} s, CPU ${fixed(imported.cpuSeconds, 2)} s in the ` +
+          `import process and ${fixed(imported.postgresCpuSeconds, 2)} s in PostgreSQL (load ${fixed(os.loadavg()[0] ?? NaN, 2)})`,
       );
       if (run < settings.importRuns - 1) await dropDatabase(db.adminUrl, name);
       else servedUrl = imported.url;
@@ -420,7 +577,11 @@ async function main(): Promise<void> {
       const migrated = await runCommand(entry, ["migrate"], serviceEnv(servedUrl, {}));
       if (migrated.code !== 0) throw new Error(`migrate failed:\n${migrated.lines.join("\n")}`);
     } else {
-      log(`import of ${scaled.documents.length} versions: median ${fixed(median(importSeconds), 2)} s`);
+      log(
+        `import of ${scaled.documents.length} versions: median ${fixed(median(importSeconds), 2)} s, CPU ` +
+          `${fixed(median(importCpu.map((cpu) => cpu.importSeconds)), 2)} s import process + ` +
+          `${fixed(median(importCpu.map((cpu) => cpu.postgresSeconds)), 2)} s PostgreSQL`,
+      );
     }
 
     const start = (variant: Variant) =>
@@ -433,7 +594,10 @@ async function main(): Promise<void> {
           MCP_REGISTRY_AUTH_RATE_LIMIT_PER_MINUTE: "0",
           MCP_REGISTRY_TOKEN_TTL_SECONDS: "86400",
           MCP_REGISTRY_MIGRATE_ON_START: "false",
-          ...(variant === "uncached" ? { MCP_REGISTRY_READ_CACHE_MAX_BYTES: "0" } : {}),
+          ...(cacheOn(variant) ? {} : { MCP_REGISTRY_READ_CACHE_MAX_BYTES: "0" }),
+          ...(onStandby(variant) && standby !== undefined
+            ? { MCP_REGISTRY_DATABASE_READ_URL: standby.url(new URL(servedUrl).pathname.slice(1)) }
+            : {}),
           ...settings.serviceEnv,
         }),
         {
@@ -443,28 +607,52 @@ async function main(): Promise<void> {
             : [],
         },
       );
-    services.cached = await start("cached");
-    services.uncached = await start("uncached");
-    for (const variant of ["cached", "uncached"] as const) {
-      const service = services[variant] as ServiceProcess;
+    const started = async (variant: Variant): Promise<ServiceProcess> => {
+      const running = services[variant];
+      if (running !== undefined) return running;
+      if (onStandby(variant) && standby === undefined) {
+        if (db.attachStandby === undefined) throw new Error("no standby: set BENCH_POSTGRES_DATA_DIR");
+        log("adding a streaming standby (low-level base backup of the bench server) ...");
+        standby = await db.attachStandby();
+        await standby.caughtUp();
+      }
+      const service = await start(variant);
+      services[variant] = service;
       log(
-        `service (read cache ${variant === "cached" ? "on" : "off"}): pid ${service.pid}, RSS after start ${fixed(memoryOf(service.pid).rssMiB)} MiB`,
+        `service (${variantLabel(variant)}): pid ${service.pid}, RSS after start ${fixed(memoryOf(service.pid).rssMiB)} MiB`,
       );
-    }
-    const scenarios = await buildScenarios(
-      services.cached.baseUrl,
-      scaled.names,
-      searchQueries(source, 200, 7),
-    );
+      return service;
+    };
+    const cached = await started("cached");
+    await started("uncached");
+    const scenarios = (
+      await buildScenarios(cached.baseUrl, scaled.names, searchQueries(source, 200, 7))
+    ).filter((scenario) => {
+      const runnable = !onStandby(scenario.variant) || db.attachStandby !== undefined;
+      if (!runnable) log(`skipping ${scenario.key}: replica scenarios need the bench's own PostgreSQL`);
+      return runnable;
+    });
     const summaries: ScenarioSummary[] = [];
     for (const scenario of scenarios) {
+      const service = await started(scenario.variant);
       log(
-        `${scenario.title} (read cache ${scenario.variant === "cached" ? "on" : "off"}), ${scenario.connections} connections` +
-          `, ${settings.runs} x ${settings.seconds} s:`,
+        `${scenario.title} (${variantLabel(scenario.variant)}), ${scenario.connections} connections, ${settings.runs} x ${settings.seconds} s:`,
       );
-      summaries.push(await measure(scenario, services[scenario.variant] as ServiceProcess, db));
+      summaries.push(await measure(scenario, service, db, standby));
     }
-    printSummary(summaries, importSeconds, scaled.documents.length);
+    let readYourWrites: ReadYourWrites | undefined;
+    if (
+      (settings.only.length === 0 || settings.only.includes("read-your-writes")) &&
+      db.attachStandby !== undefined
+    ) {
+      const replica = await started("replica");
+      log(
+        `read your writes (${variantLabel("replica")}): publish, then read latest with the write's position, ${settings.seconds} s:`,
+      );
+      readYourWrites = await measureReadYourWrites(replica.baseUrl, settings.seconds);
+      log(`  ${JSON.stringify(readYourWrites)}`);
+    }
+    printSummary(summaries, importSeconds, scaled.documents.length, readYourWrites);
     const peaks = Object.fromEntries(
       Object.entries(services).map(([variant, service]) => [variant, memoryOf(service.pid).hwmMiB]),
     );
@@ -482,8 +670,10 @@ async function main(): Promise<void> {
             settings,
             database: db.description,
             importSeconds,
+            importCpu,
             peakRssMiB: peaks,
             scenarios: summaries,
+            readYourWrites,
           },
           null,
           2,
@@ -493,6 +683,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const service of Object.values(services)) await service.stop();
+    await standby?.stop();
     await db.stop();
     fs.rmSync(work, { recursive: true, force: true });
   }

@@ -81,6 +81,12 @@ const coreEnv = z.object({
   MCP_REGISTRY_SERVER_ADDRESS: listenAddress(":8080"),
   /** PostgreSQL URL; absent = start embedded PostgreSQL under MCP_REGISTRY_EMBEDDED_DATA_DIR. */
   MCP_REGISTRY_DATABASE_URL: databaseUrl,
+  /** Where the API's reads go: a streaming standby (CloudNativePG's -ro service); absent = the primary. */
+  MCP_REGISTRY_DATABASE_READ_URL: databaseUrl,
+  /** Named prepared statements on the primary; false behind PgBouncer < 1.21 or without max_prepared_statements. */
+  MCP_REGISTRY_DATABASE_PREPARED_STATEMENTS: flag(true),
+  /** The same for the read URL. */
+  MCP_REGISTRY_DATABASE_READ_PREPARED_STATEMENTS: flag(true),
   MCP_REGISTRY_DATABASE_POOL_SIZE: integer(10, 1, 500),
   MCP_REGISTRY_DATABASE_CONNECT_TIMEOUT_MS: integer(5_000, 100, 120_000),
   MCP_REGISTRY_DATABASE_STATEMENT_TIMEOUT_MS: integer(15_000, 100, 600_000),
@@ -119,7 +125,20 @@ const coreEnv = z.object({
   OTEL_SERVICE_NAME: z.string().min(1).default("mcp-registry"),
 });
 
-export const configSchema = z.object({ ...coreEnv.shape, ...authEnv.shape, ...verifyEnv.shape });
+export const configSchema = z
+  .object({ ...coreEnv.shape, ...authEnv.shape, ...verifyEnv.shape })
+  .superRefine((config, ctx) => {
+    if (
+      config.MCP_REGISTRY_DATABASE_READ_URL !== undefined &&
+      config.MCP_REGISTRY_DATABASE_URL === undefined
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["MCP_REGISTRY_DATABASE_READ_URL"],
+        message: "needs MCP_REGISTRY_DATABASE_URL (a standby of the embedded database is not supported)",
+      });
+    }
+  });
 
 export type Config = z.output<typeof configSchema>;
 

@@ -14,6 +14,8 @@ export interface Runtime {
   config: Config;
   log: Logger;
   db: Database;
+  /** The pool of MCP_REGISTRY_DATABASE_READ_URL, when set. */
+  reads?: Database;
   store: ServerStore;
   service: RegistryService;
   metrics: Metrics;
@@ -58,17 +60,33 @@ export async function openRuntime(
     );
     url = embedded.url;
   }
-  const db = new Database({
-    url,
+  const pool = {
     poolSize: config.MCP_REGISTRY_DATABASE_POOL_SIZE,
     connectTimeoutMs: config.MCP_REGISTRY_DATABASE_CONNECT_TIMEOUT_MS,
     statementTimeoutMs: config.MCP_REGISTRY_DATABASE_STATEMENT_TIMEOUT_MS,
+  };
+  const db = new Database({
+    ...pool,
+    url,
+    preparedStatements: config.MCP_REGISTRY_DATABASE_PREPARED_STATEMENTS,
   });
+  const readUrl = config.MCP_REGISTRY_DATABASE_READ_URL;
+  const reads =
+    readUrl === undefined
+      ? undefined
+      : new Database({
+          ...pool,
+          url: readUrl,
+          preparedStatements: config.MCP_REGISTRY_DATABASE_READ_PREPARED_STATEMENTS,
+          applicationName: "mcp-registry-reads",
+        });
   const close = async () => {
+    await reads?.close().catch(() => undefined);
     await db.close().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
   };
   try {
+    // Not the read pool: reads fall back to the primary while no standby answers.
     await waitForDatabase(db, log, 60_000);
   } catch (error) {
     await close();
@@ -78,7 +96,7 @@ export async function openRuntime(
     defaultMetrics: options.defaultMetrics ?? true,
     poolStats: () => db.poolStats(),
   });
-  const store = new ServerStore(db);
+  const store = new ServerStore(db, reads);
   const service = new RegistryService(store, {
     events: metrics.serviceEvents(),
     packages: {
@@ -87,7 +105,7 @@ export async function openRuntime(
     },
   });
   const ingestor = new Ingestor(service, store, log, { fetch: options.fetch ?? fetch });
-  return { config, log, db, store, service, metrics, ingestor, embedded, close };
+  return { config, log, db, reads, store, service, metrics, ingestor, embedded, close };
 }
 
 /** Migrates at start, or checks that someone ran `migrate` where DDL at start is forbidden. */

@@ -94,7 +94,9 @@ describe("data layer: pure rules", () => {
 describe("data layer: Database", () => {
   it("local: one instance, WAL archiving and daily base backups to MinIO kept 1 day, no pooler", async () => {
     const settings = settingsFor("local");
-    const { resources } = await database(settings, minioAccess(REGISTRY_NAMESPACE), false);
+    const { resources, db } = await database(settings, minioAccess(REGISTRY_NAMESPACE), false);
+    assert.equal(db.readHost, undefined, "no standby to read from");
+    assert.deepEqual(db.readEndpointSelectors, []);
     const cluster = one(resources, "Cluster");
     assert.equal(cluster.metadata.name, DATABASE_CLUSTER_NAME);
     assert.equal(cluster.spec.instances, 1);
@@ -167,6 +169,11 @@ describe("data layer: Database", () => {
     assert.equal(pooler.spec.type, "rw");
     assert.equal(pooler.spec.pgbouncer.poolMode, "transaction");
     assert.equal(db.host, pooler.metadata.name);
+    // Reads go to the standbys directly (prepared statements, no pooler in between).
+    assert.equal(db.readHost, `${DATABASE_CLUSTER_NAME}-ro`);
+    assert.deepEqual(db.readEndpointSelectors, [
+      { "cnpg.io/cluster": DATABASE_CLUSTER_NAME, "cnpg.io/podRole": "instance" },
+    ]);
     assert.equal(crd(resources, "PodMonitor").length, 2);
     assert.deepEqual(schemaProblems(resources), []);
   });

@@ -37,11 +37,22 @@ const direct: RegistryDatabaseRef = {
   viaPooler: false,
   podSelectors: [{ "cnpg.io/cluster": DATABASE_CLUSTER_NAME }],
 };
+const instances = { "cnpg.io/cluster": DATABASE_CLUSTER_NAME, "cnpg.io/podRole": "instance" };
 const pooled: RegistryDatabaseRef = {
   host: "mcp-registry-db-pooler-rw",
   appSecretName: "mcp-registry-db-app",
   viaPooler: true,
   podSelectors: [{ "cnpg.io/poolerName": "mcp-registry-db-pooler-rw" }],
+  readHost: "mcp-registry-db-ro",
+  readPodSelectors: [instances],
+};
+const replicated: RegistryDatabaseRef = {
+  host: "mcp-registry-db-rw",
+  appSecretName: "mcp-registry-db-app",
+  viaPooler: false,
+  podSelectors: [instances],
+  readHost: "mcp-registry-db-ro",
+  readPodSelectors: [instances],
 };
 const alertParams: AlertParams = {
   namespace: REGISTRY_NAMESPACE,
@@ -61,7 +72,7 @@ async function app(settings: Settings, image = "registry.example/registry@sha256
       image,
       imagePullPolicy: "IfNotPresent",
       registry: settings.registry,
-      database: settings.database.pooler ? pooled : direct,
+      database: settings.database.pooler ? pooled : settings.database.instances > 1 ? replicated : direct,
       secrets: { ...secrets, github: settings.registry.github === undefined ? undefined : secrets.github },
       spreadAcrossZones: settings.environment === "production",
       platform,
@@ -173,6 +184,17 @@ describe("registry: workload", () => {
       byName.get("MCP_REGISTRY_DATABASE_URL")?.value,
       "postgresql://$(MCP_REGISTRY_DATABASE_USER):$(MCP_REGISTRY_DATABASE_PASSWORD)@mcp-registry-db-pooler-rw:5432/registry",
     );
+    // Reads from the standbys, straight to CNPG's -ro service; the pooler keeps no prepared statements.
+    assert.equal(
+      byName.get("MCP_REGISTRY_DATABASE_READ_URL")?.value,
+      "postgresql://$(MCP_REGISTRY_DATABASE_USER):$(MCP_REGISTRY_DATABASE_PASSWORD)@mcp-registry-db-ro:5432/registry",
+    );
+    assert.equal(byName.get("MCP_REGISTRY_DATABASE_PREPARED_STATEMENTS")?.value, "false");
+    const names = env.map((e) => e.name);
+    assert.ok(
+      names.indexOf("MCP_REGISTRY_DATABASE_PASSWORD") < names.indexOf("MCP_REGISTRY_DATABASE_READ_URL"),
+      "$(VAR) expansion needs the variable defined first",
+    );
     assert.equal(byName.get("MCP_REGISTRY_ENABLE_ANONYMOUS_AUTH")?.value, "false");
     assert.equal(byName.get("MCP_REGISTRY_OIDC_ENABLED")?.value, "true");
     assert.equal(byName.get("MCP_REGISTRY_OIDC_EXTRA_CLAIMS")?.value, '[{"hd":"example.com"}]');
@@ -188,6 +210,24 @@ describe("registry: workload", () => {
     });
     assert.equal(local.get("MCP_REGISTRY_ENABLE_ANONYMOUS_AUTH")?.value, "true");
     assert.equal(local.get("MCP_REGISTRY_OIDC_ENABLED")?.value, "false");
+    assert.equal(
+      local.get("MCP_REGISTRY_DATABASE_READ_URL"),
+      undefined,
+      "one instance: reads from the primary",
+    );
+    assert.equal(local.get("MCP_REGISTRY_DATABASE_PREPARED_STATEMENTS"), undefined);
+
+    const staging = new Map(
+      registryEnv(settingsFor("staging").registry, replicated, secrets).map((e) => [e.name, e]),
+    );
+    assert.deepEqual(staging.get("MCP_REGISTRY_DATABASE_URL")?.valueFrom, {
+      secretKeyRef: { name: "mcp-registry-db-app", key: "uri" },
+    });
+    assert.equal(
+      staging.get("MCP_REGISTRY_DATABASE_READ_URL")?.value,
+      "postgresql://$(MCP_REGISTRY_DATABASE_USER):$(MCP_REGISTRY_DATABASE_PASSWORD)@mcp-registry-db-ro:5432/registry",
+    );
+    assert.ok(staging.get("MCP_REGISTRY_DATABASE_PASSWORD")?.valueFrom, "the password comes from a Secret");
   });
 
   it("refuses GitHub login without its client secret", () => {
@@ -217,7 +257,11 @@ describe("registry: workload", () => {
     const egress = named(resources, "NetworkPolicy", "registry-egress");
     assert.deepEqual(egress.spec.policyTypes, ["Egress"]);
     assert.equal(egress.spec.egress.length, 2);
-    assert.deepEqual(egress.spec.egress[0].to, [{ podSelector: { matchLabels: pooled.podSelectors[0] } }]);
+    // The pooler (writes) and the instances behind the -ro service (reads).
+    assert.deepEqual(egress.spec.egress[0].to, [
+      { podSelector: { matchLabels: pooled.podSelectors[0] } },
+      { podSelector: { matchLabels: instances } },
+    ]);
     assert.deepEqual(egress.spec.egress[0].ports, [{ protocol: "TCP", port: 5432 }]);
     assert.deepEqual(egress.spec.egress[1].ports, [{ protocol: "TCP", port: 443 }]);
     assert.deepEqual(egress.spec.egress[1].to[0].ipBlock.except, ["169.254.169.254/32"]);

@@ -277,7 +277,7 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
 
   const readCache = new ReadCache({
     maxBytes: options.readCacheMaxBytes,
-    generation: () => service.changeGeneration(),
+    freshness: (name) => service.freshness(name),
     onLookup: (outcome) => metrics.readCacheLookups.inc({ outcome }),
   });
   metrics.readCacheBytes = () => readCache.size;

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { LSN_HEADER } from "./consistency";
 import { sendProblem, titleFor } from "./problem";
 
 /**
@@ -25,9 +26,10 @@ export const CORS_ALLOWED_HEADERS = [
   "Content-Type",
   "If-None-Match",
   "X-Request-Id",
+  "MCP-Registry-LSN",
 ] as const;
 const ALLOWED_HEADERS = new Set(CORS_ALLOWED_HEADERS.map((header) => header.toLowerCase()));
-const EXPOSED_HEADERS = "x-request-id, retry-after, etag";
+const EXPOSED_HEADERS = `x-request-id, retry-after, etag, ${LSN_HEADER}`;
 
 /** The methods a path takes, OPTIONS aside. */
 export function corsMethods(path: string): readonly string[] {

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { Freshness } from "../store";
 
 /** A read's serialized answer and its entity tag (a hash of the bytes, so every replica agrees on it). */
 export interface CachedBody {
@@ -9,10 +10,21 @@ export interface CachedBody {
 export interface ReadCacheOptions {
   /** Byte budget of cached bodies; 0 turns caching off (every read queries the database). */
   maxBytes: number;
-  /** The database's change generation, as of a read that started after the call. */
-  generation: () => Promise<string>;
+  /** The change generations (the global one, and `name`'s), as of a read that started after the call. */
+  freshness: (name?: string) => Promise<Freshness>;
   /** Hit and miss counts (Prometheus). */
   onLookup?: (outcome: "hit" | "miss") => void;
+}
+
+/** A produced answer and the generation it was read under; undefined generation: do not keep it. */
+export interface ProducedAnswer {
+  json: string;
+  generation?: string;
+}
+
+/** A kept answer and the generation it is valid for (its name's, or the global one for lists). */
+interface CacheEntry extends CachedBody {
+  generation: string;
 }
 
 export function bodyWithEtag(json: string): CachedBody {
@@ -33,16 +45,19 @@ export function ifNoneMatchHits(header: string | string[] | undefined, etag: str
 }
 
 /**
- * Serialized answers of hot reads, valid for one change generation of the database. Every lookup
- * first learns the current generation from a read that started after it (GenerationReader), so a
- * write committed by any replica before a request arrives is never hidden by this cache; a new
- * generation drops every entry. Least recently used entries go first when the byte budget is spent;
- * concurrent misses of one key share a single database query.
+ * Serialized answers of hot reads. An answer about one server name is valid while that name's
+ * generation stays the same; a list or search answer while the global generation does. Every lookup
+ * first learns the current generations from a read that started after it (GenerationReader), so a
+ * write committed by any replica before a request arrives is never hidden by this cache, and a write
+ * to one name leaves the answers about every other name in place. Entries carry the generation read
+ * by the statement that produced them (same snapshot), so a read pool whose connections reach
+ * different standbys cannot pair an older answer with a newer generation. Least recently used
+ * entries go first when the byte budget is spent; concurrent misses of one key under one generation
+ * share a single database query.
  */
 export class ReadCache {
-  private generation: string | undefined;
-  private readonly entries = new Map<string, CachedBody>();
-  private filling = new Map<string, Promise<CachedBody>>();
+  private readonly entries = new Map<string, CacheEntry>();
+  private readonly filling = new Map<string, { generation: string; answer: Promise<CachedBody> }>();
   private bytes = 0;
   /** An answer larger than this share of the budget is served but not kept. */
   private readonly maxEntryBytes: number;
@@ -60,13 +75,25 @@ export class ReadCache {
     return this.bytes;
   }
 
-  /** The answer for `key`: cached for the current generation, or produced (once) and kept. */
-  async get(key: string, produce: () => Promise<string>): Promise<CachedBody> {
-    if (!this.enabled) return bodyWithEtag(await produce());
-    const generation = await this.options.generation();
-    if (generation !== this.generation) this.reset(generation);
+  /**
+   * The answer for `key`, which depends on server `name` alone (or, undefined, on every name): kept
+   * for the current generation, or produced and kept. With `atLeast` (a WAL position the client's
+   * write ended at) a kept answer is used only if a primary reported the generations, and `produce`
+   * must itself read from a server that has replayed that far: a standby's replay position is read
+   * after the snapshot its generations come from, so it cannot prove they include the write.
+   */
+  async get(
+    key: string,
+    name: string | undefined,
+    produce: () => Promise<ProducedAnswer>,
+    atLeast?: string,
+  ): Promise<CachedBody> {
+    if (!this.enabled) return bodyWithEtag((await produce()).json);
+    const fresh = await this.options.freshness(name);
+    const current = name === undefined ? fresh.global : fresh.names.get(name);
+    const reached = atLeast === undefined || fresh.replayed === null;
     const hit = this.entries.get(key);
-    if (hit !== undefined) {
+    if (hit !== undefined && reached && hit.generation === current) {
       // Map order is insertion order: re-inserting marks the entry most recently used.
       this.entries.delete(key);
       this.entries.set(key, hit);
@@ -74,47 +101,39 @@ export class ReadCache {
       return hit;
     }
     this.options.onLookup?.("miss");
-    const pending = this.filling.get(key);
-    if (pending !== undefined) return pending;
-    const filling = this.filling;
-    const fill = produce().then(bodyWithEtag);
-    filling.set(key, fill);
+    // A client waiting for its own write never shares a query that may have started on a lagging server.
+    const pending = atLeast === undefined ? this.filling.get(key) : undefined;
+    if (pending !== undefined && current !== undefined && pending.generation === current)
+      return pending.answer;
+    const fill = produce().then((answer) => {
+      const body = bodyWithEtag(answer.json);
+      if (answer.generation !== undefined) this.keep(key, { ...body, generation: answer.generation });
+      return body;
+    });
+    if (current === undefined || atLeast !== undefined) return fill;
+    const shared = { generation: current, answer: fill };
+    this.filling.set(key, shared);
     try {
-      const answer = await fill;
-      // A generation that moved on while the query ran makes this answer unfit to keep.
-      if (this.generation === generation) this.keep(key, answer);
-      return answer;
+      return await fill;
     } finally {
-      if (filling.get(key) === fill) filling.delete(key);
+      if (this.filling.get(key) === shared) this.filling.delete(key);
     }
   }
 
-  /** Drops everything, e.g. when the database behind the pool may have been replaced. */
-  clear(): void {
-    this.reset(undefined);
-  }
-
-  private reset(generation: string | undefined): void {
-    this.generation = generation;
-    this.entries.clear();
-    this.filling = new Map();
-    this.bytes = 0;
-  }
-
-  private keep(key: string, answer: CachedBody): void {
-    const size = answer.body.length + key.length;
-    if (size > this.maxEntryBytes) return;
+  private keep(key: string, entry: CacheEntry): void {
+    const size = entry.body.length + key.length;
     const previous = this.entries.get(key);
     if (previous !== undefined) {
       this.entries.delete(key);
       this.bytes -= previous.body.length + key.length;
     }
-    this.entries.set(key, answer);
+    if (size > this.maxEntryBytes) return;
+    this.entries.set(key, entry);
     this.bytes += size;
-    for (const [oldest, entry] of this.entries) {
+    for (const [oldest, kept] of this.entries) {
       if (this.bytes <= this.options.maxBytes) break;
       this.entries.delete(oldest);
-      this.bytes -= entry.body.length + oldest.length;
+      this.bytes -= kept.body.length + oldest.length;
     }
   }
 }

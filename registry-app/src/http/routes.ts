@@ -2,9 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Auth } from "../auth";
 import { ProblemError } from "../errors";
 import type { RegistryService } from "../service";
+import type { StoredVersion } from "../store";
 import type { Metrics } from "./metrics";
-import { ifNoneMatchHits, type ReadCache } from "./read-cache";
-import { bulkStatusJson, entryJson, listJson } from "./serialize";
+import { LSN_HEADER, readAfterHeader } from "./consistency";
+import { ifNoneMatchHits, type ProducedAnswer, type ReadCache } from "./read-cache";
+import { bulkStatusJson, listJson } from "./serialize";
 import {
   includeDeletedQuerySchema,
   listQuerySchema,
@@ -36,18 +38,29 @@ function sendJson(reply: FastifyReply, json: string): FastifyReply {
 /**
  * A read answered through the cache, with its ETag; 304 without a body when If-None-Match names it.
  * no-cache: clients may keep the answer but must revalidate it, which costs them a 304 at most.
+ * `name`: the server name the answer depends on alone (undefined: lists and searches, every name).
  */
 async function sendRead(
   cache: ReadCache,
   request: FastifyRequest,
   reply: FastifyReply,
-  key: string,
-  produce: () => Promise<string>,
+  read: { key: string; name?: string; atLeast?: string },
+  produce: () => Promise<ProducedAnswer>,
 ): Promise<FastifyReply> {
-  const { body, etag } = await cache.get(key, produce);
+  const { body, etag } = await cache.get(read.key, read.name, produce, read.atLeast);
   void reply.header("etag", etag).header("cache-control", "no-cache");
   if (ifNoneMatchHits(request.headers["if-none-match"], etag)) return reply.code(304).send();
   return reply.type(JSON_TYPE).send(body);
+}
+
+/** A committed write's answer, with the WAL position a client's later reads may ask to reach. */
+async function sendWritten(
+  service: RegistryService,
+  reply: FastifyReply,
+  json: string,
+): Promise<FastifyReply> {
+  if (service.readsFromStandby) void reply.header(LSN_HEADER, await service.writePosition());
+  return sendJson(reply, json);
 }
 
 /** Cache keys: the parsed parameters of a read (the same for /v0 and /v0.1), NUL-separated. */
@@ -65,6 +78,11 @@ function includeDeleted(request: FastifyRequest): boolean {
 export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { service, auth, metrics, readCache } = deps;
   const read = { preHandler: auth.readGuard };
+  /** How a read runs: no older than the client's own write when it names one, tagged when cached. */
+  const readOptions = (request: FastifyRequest) => ({
+    atLeast: readAfterHeader(request.headers[LSN_HEADER]),
+    tagged: readCache.enabled,
+  });
 
   app.get("/servers", read, async (request, reply) => {
     const query = parseOrThrow(listQuerySchema, singleValues(request.query), "query");
@@ -85,18 +103,22 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       list.version,
       list.includeDeleted,
     );
-    return sendRead(readCache, request, reply, key, async () => {
-      const page = await service.list(list);
-      return listJson(page.entries, page.nextCursor);
+    const options = readOptions(request);
+    return sendRead(readCache, request, reply, { key, atLeast: options.atLeast }, async () => {
+      const page = await service.list(list, options);
+      return { json: listJson(page.entries, page.nextCursor), generation: page.generation };
     });
   });
 
   app.get<{ Params: NameParams }>("/servers/:serverName/versions", read, async (request, reply) => {
     const name = request.params.serverName;
     const deleted = includeDeleted(request);
-    return sendRead(readCache, request, reply, readKey("versions", name, deleted), async () =>
-      listJson(await service.versions(name, deleted), undefined),
-    );
+    const options = readOptions(request);
+    const key = readKey("versions", name, deleted);
+    return sendRead(readCache, request, reply, { key, name, atLeast: options.atLeast }, async () => {
+      const { rows, generation } = await service.versions(name, deleted, options);
+      return { json: listJson(rows, undefined), generation };
+    });
   });
 
   app.get<{ Params: VersionParams }>(
@@ -105,8 +127,17 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (request, reply) => {
       const { serverName, version } = request.params;
       const deleted = includeDeleted(request);
-      return sendRead(readCache, request, reply, readKey("version", serverName, version, deleted), async () =>
-        entryJson(await service.get(serverName, version, deleted)),
+      const options = readOptions(request);
+      const key = readKey("version", serverName, version, deleted);
+      return sendRead(
+        readCache,
+        request,
+        reply,
+        { key, name: serverName, atLeast: options.atLeast },
+        async () => {
+          const { entry, generation } = await service.get(serverName, version, deleted, options);
+          return { json: entry.entryJson, generation };
+        },
       );
     },
   );
@@ -114,7 +145,8 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.put<{ Params: VersionParams }>("/servers/:serverName/versions/:version", async (request, reply) => {
     const caller = await auth.authenticate(request.headers.authorization);
     const { serverName, version } = request.params;
-    return sendJson(reply, entryJson(await service.edit(caller, serverName, version, request.body)));
+    const edited = await service.edit(caller, serverName, version, request.body);
+    return sendWritten(service, reply, edited.entryJson);
   });
 
   // The spec's optional DELETE: versions are never removed here, deletion is a status.
@@ -132,7 +164,8 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const caller = await auth.authenticate(request.headers.authorization);
       const change = parseOrThrow(statusUpdateRequestSchema, request.body, "body");
       const { serverName, version } = request.params;
-      return sendJson(reply, entryJson(await service.setStatus(caller, serverName, version, change)));
+      const changed = await service.setStatus(caller, serverName, version, change);
+      return sendWritten(service, reply, changed.entryJson);
     },
   );
 
@@ -140,20 +173,21 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const caller = await auth.authenticate(request.headers.authorization);
     const change = parseOrThrow(statusUpdateRequestSchema, request.body, "body");
     const result = await service.setStatusAll(caller, request.params.serverName, change);
-    return sendJson(reply, bulkStatusJson(result.updatedCount, result.servers));
+    return sendWritten(service, reply, bulkStatusJson(result.updatedCount, result.servers));
   });
 
   app.post("/publish", { preHandler: auth.publishRateLimit }, async (request, reply) => {
+    let stored: StoredVersion;
     try {
       const caller = await auth.authenticate(request.headers.authorization);
-      const stored = await service.publish(caller, request.body);
-      metrics.publishes.inc({ outcome: "success" });
-      return sendJson(reply, entryJson(stored));
+      stored = await service.publish(caller, request.body);
     } catch (error) {
       const clientError = error instanceof ProblemError && error.status < 500;
       metrics.publishes.inc({ outcome: clientError ? "rejected" : "error" });
       throw error;
     }
+    metrics.publishes.inc({ outcome: "success" });
+    return sendWritten(service, reply, stored.entryJson);
   });
 
   app.post("/validate", read, async (request) => service.validate(request.body));

@@ -1,29 +1,15 @@
-import { OFFICIAL_META_KEY } from "../schema";
-import type { StoredVersion } from "../store";
-
-const META_KEY = JSON.stringify(OFFICIAL_META_KEY);
-
-/**
- * One ServerResponse as JSON text. The stored document is spliced in verbatim (PostgreSQL already
- * produced it as JSON), so reads never parse and re-serialise documents.
- */
-export function entryJson(entry: StoredVersion): string {
-  // Status and timestamps never need escaping (an enum, RFC 3339 text); the message may.
-  const message =
-    entry.statusMessage === null ? "" : `,"statusMessage":${JSON.stringify(entry.statusMessage)}`;
-  return (
-    `{"server":${entry.documentJson},"_meta":{${META_KEY}:{"status":"${entry.status}"${message},` +
-    `"statusChangedAt":"${entry.statusChangedAt}","publishedAt":"${entry.publishedAt}",` +
-    `"updatedAt":"${entry.updatedAt}","isLatest":${entry.isLatest}}}}`
-  );
+/** What a list answer needs of each entry: its API entry as stored (migration 4's entry_json). */
+interface Rendered {
+  entryJson: string;
 }
 
-export function listJson(entries: StoredVersion[], nextCursor: string | undefined): string {
+/** A list answer as JSON text: the stored entries spliced in verbatim, never parsed or re-serialised. */
+export function listJson(entries: readonly Rendered[], nextCursor: string | undefined): string {
   const metadata =
     nextCursor === undefined ? { count: entries.length } : { nextCursor, count: entries.length };
-  return `{"servers":[${entries.map(entryJson).join(",")}],"metadata":${JSON.stringify(metadata)}}`;
+  return `{"servers":[${entries.map((entry) => entry.entryJson).join(",")}],"metadata":${JSON.stringify(metadata)}}`;
 }
 
-export function bulkStatusJson(updatedCount: number, servers: StoredVersion[]): string {
-  return `{"updatedCount":${updatedCount},"servers":[${servers.map(entryJson).join(",")}]}`;
+export function bulkStatusJson(updatedCount: number, servers: readonly Rendered[]): string {
+  return `{"updatedCount":${updatedCount},"servers":[${servers.map((entry) => entry.entryJson).join(",")}]}`;
 }

@@ -1,7 +1,7 @@
 import { ProblemError } from "../errors";
 import type { Logger } from "../logger";
 import { validateServerJson } from "../schema";
-import { DuplicateVersionError, RegistryService, systemCaller, type StatusChange } from "../service";
+import { RegistryService, systemCaller, type StatusChange } from "../service";
 import { StoreRefusedValueError, type ServerStore } from "../store";
 import { readPath, readRegistry, readSeed, type Fetcher, type SourceEntry } from "./sources";
 
@@ -50,21 +50,17 @@ function laneOf(entry: SourceEntry): number {
   return Math.abs(hash) % LANES;
 }
 
-/** Runs fn over the entries, names spread over lanes that run concurrently, batch after batch. */
+/** Runs fn over the entries, names spread over lanes that run concurrently (each lane's share in order), batch after batch. */
 async function inLanes(
   entries: AsyncIterable<SourceEntry> | Iterable<SourceEntry>,
-  fn: (entry: SourceEntry) => Promise<void>,
+  fn: (lane: SourceEntry[]) => Promise<void>,
 ): Promise<void> {
   let batch: SourceEntry[] = [];
   const drain = async () => {
     const lanes = Array.from({ length: LANES }, () => [] as SourceEntry[]);
     for (const entry of batch) lanes[laneOf(entry)]?.push(entry);
     batch = [];
-    await Promise.all(
-      lanes.map(async (lane) => {
-        for (const entry of lane) await fn(entry);
-      }),
-    );
+    await Promise.all(lanes.filter((lane) => lane.length > 0).map(fn));
   };
   for await (const entry of entries) {
     batch.push(entry);
@@ -92,21 +88,25 @@ export class Ingestor {
   ): Promise<IngestReport> {
     const caller = systemCaller(source);
     const report = emptyReport();
-    await inLanes(entries, async (entry) => {
-      try {
-        if (entry.refused !== undefined) throw entry.refused;
-        await this.service.publish(caller, entry.document);
-        report.published += 1;
-      } catch (error) {
-        if (error instanceof DuplicateVersionError) {
-          report.unchanged += 1;
-        } else if (error instanceof ProblemError && error.status < 500) {
-          report.invalid += 1;
-          this.logSkipped(entry, error, "skipped an invalid entry");
-        } else {
-          throw error;
+    const skip = (entry: SourceEntry, problem: ProblemError) => {
+      report.invalid += 1;
+      this.logSkipped(entry, problem, "skipped an invalid entry");
+    };
+    await inLanes(entries, async (lane) => {
+      for (const entry of lane) if (entry.refused !== undefined) skip(entry, entry.refused);
+      const storable = lane.filter((entry) => entry.refused === undefined);
+      // A lane's versions of one name are stored in one statement (see RegistryService.publishBatch).
+      const outcomes = await this.service.publishBatch(
+        caller,
+        storable.map((entry) => entry.document),
+      );
+      outcomes.forEach((result, index) => {
+        if (result.outcome === "published") report.published += 1;
+        else if (result.outcome === "duplicate") report.unchanged += 1;
+        else {
+          skip(storable[index] as SourceEntry, result.problem);
         }
-      }
+      });
     });
     await this.afterBulk(report);
     return report;
@@ -165,7 +165,7 @@ export class Ingestor {
     const report = emptyReport();
     let newest = previous;
     const caller = systemCaller("sync");
-    await inLanes(readRegistry(source, this.fetcher, query), async (entry) => {
+    const mirrorOne = async (entry: SourceEntry) => {
       const updatedAt =
         entry.upstream?.updatedAt === undefined ? undefined : new Date(entry.upstream.updatedAt);
       try {
@@ -184,6 +184,9 @@ export class Ingestor {
       ) {
         newest = updatedAt;
       }
+    };
+    await inLanes(readRegistry(source, this.fetcher, query), async (lane) => {
+      for (const entry of lane) await mirrorOne(entry);
     });
     if (newest !== undefined) await this.store.setSyncWatermark(source, newest);
     await this.afterBulk(report);

@@ -1,7 +1,17 @@
 import { assertCanEdit, assertCanPublish, type RegistryClaims } from "../auth";
 import { ProblemError, type FieldProblem } from "../errors";
 import { validateServerJson, type ServerJson, type ValidationIssue, type ValidationResult } from "../schema";
-import type { PublishRequest, ServerStatus, ServerStore, ServerWriter, StoredVersion } from "../store";
+import {
+  StoreRefusedValueError,
+  type EntryRow,
+  type Freshness,
+  type PublishRequest,
+  type ServerStatus,
+  type ServerStore,
+  type ServerWriter,
+  type StoredVersion,
+  type Tagged,
+} from "../store";
 import type { PackageCheck, PackageVerifier } from "../verify";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { GenerationReader } from "./generation";
@@ -24,8 +34,28 @@ export interface ListQuery {
 }
 
 export interface ListPage {
-  entries: StoredVersion[];
+  entries: EntryRow[];
   nextCursor?: string;
+  /** The generation the page was read under (when asked for and not empty). */
+  generation?: string;
+}
+
+/** How a read runs: how fresh it must be, and whether the answer should carry its generation. */
+export interface ReadOptions {
+  /** A WAL position (from a write's response) the answering server must have replayed. */
+  atLeast?: string;
+  /** Tag the answer with the generation it was read under (for caching it). */
+  tagged: boolean;
+}
+
+/** What became of one document of publishBatch. */
+export type BatchPublishOutcome =
+  { outcome: "published" } | { outcome: "duplicate" } | { outcome: "rejected"; problem: ProblemError };
+
+/** One entry and the generation of its name it was read under. */
+export interface EntryAnswer {
+  entry: EntryRow;
+  generation?: string;
 }
 
 export interface StatusChange {
@@ -191,15 +221,26 @@ export class RegistryService {
     this.maxVersions = options.maxVersionsPerName ?? MAX_VERSIONS_PER_NAME;
     this.events = options.events;
     this.packages = options.packages;
-    this.generations = new GenerationReader(() => store.changeGeneration());
+    this.generations = new GenerationReader((names) => store.freshness(names));
   }
 
   /**
-   * The database's change generation as of a read that started after this call (concurrent callers
-   * share reads): equal values mean no read of this service could have answered differently.
+   * Change generations as of a read (on the read pool) that started after this call; concurrent
+   * callers share reads. An equal generation means no read of this service could have answered
+   * differently: the global one for lists and searches, a name's for reads of that name.
    */
-  changeGeneration(): Promise<string> {
-    return this.generations.current();
+  freshness(name?: string): Promise<Freshness> {
+    return this.generations.current(name);
+  }
+
+  /** True when reads go to a standby, so a client's read may need its write's WAL position. */
+  get readsFromStandby(): boolean {
+    return this.store.hasReadPool;
+  }
+
+  /** After a write: the WAL position a later read must reach to see it (see ReadOptions.atLeast). */
+  writePosition(): Promise<string> {
+    return this.store.writePosition();
   }
 
   /**
@@ -281,15 +322,121 @@ export class RegistryService {
 
   /** POST /publish: stores a new version and moves latest if it is greater; all or nothing. */
   async publish(caller: RegistryClaims, input: unknown): Promise<StoredVersion> {
-    // Permission first when a name is readable, so callers cannot probe other namespaces' rules.
+    const server = this.publishable(caller, input);
+    await this.assertPackagesOwned(caller, server);
+    return this.storeVersion(server);
+  }
+
+  /**
+   * Seed and import: publishes documents in order, each under the same rules as publish (permission,
+   * validation, isLatest, cap, duplicates, remote URLs), and reports each one's outcome. Consecutive
+   * versions of one name are stored in one statement and one transaction, committed before this
+   * resolves. A failure that is not the document's fault (the database) rejects the whole call.
+   */
+  async publishBatch(caller: RegistryClaims, inputs: readonly unknown[]): Promise<BatchPublishOutcome[]> {
+    const outcomes: BatchPublishOutcome[] = [];
+    const accepted: Array<{ index: number; server: ServerJson }> = [];
+    inputs.forEach((input, index) => {
+      try {
+        accepted.push({ index, server: this.publishable(caller, input) });
+      } catch (error) {
+        if (!(error instanceof ProblemError) || error.status >= 500) throw error;
+        outcomes[index] = { outcome: "rejected", problem: error };
+      }
+    });
+    for (let start = 0; start < accepted.length;) {
+      let end = start + 1;
+      while (end < accepted.length && accepted[end]?.server.name === accepted[start]?.server.name) end += 1;
+      const run = accepted.slice(start, end);
+      const stored = await this.storeRun(run.map((entry) => entry.server));
+      run.forEach((entry, position) => {
+        outcomes[entry.index] = stored[position] as BatchPublishOutcome;
+      });
+      start = end;
+    }
+    return outcomes;
+  }
+
+  /** Permission (first, when a name is readable, so callers cannot probe other namespaces' rules) and validation. */
+  private publishable(caller: RegistryClaims, input: unknown): ServerJson {
     if (isRecord(input) && typeof input.name === "string") assertCanPublish(caller, input.name);
     const result = validateServerJson(input);
     this.events?.validated(result.server ? "valid" : "invalid");
     if (result.server === undefined) throw unprocessable(result.issues);
-    const server = result.server;
-    assertCanPublish(caller, server.name);
-    await this.assertPackagesOwned(caller, server);
-    return this.storeVersion(server);
+    assertCanPublish(caller, result.server.name);
+    return result.server;
+  }
+
+  private publishRequest(server: ServerJson): PublishRequest {
+    return {
+      name: server.name,
+      version: server.version,
+      document: server,
+      description: server.description,
+      title: server.title ?? null,
+      remoteUrls: remoteUrls(server).map((remote) => remote.url),
+      maxVersions: this.maxVersions,
+      candidateMain: plainSemverMain(server.version),
+    };
+  }
+
+  /**
+   * Versions of one name in one round trip (plus one per version whose ordering needs node-semver).
+   * When one claims a remote URL another name owns, or holds a value the database refuses, nothing of
+   * the statement is stored and each version goes through publish on its own, so only that one is refused.
+   */
+  private async storeRun(servers: readonly ServerJson[]): Promise<BatchPublishOutcome[]> {
+    const name = (servers[0] as ServerJson).name;
+    const outcomes: BatchPublishOutcome[] = [];
+    let versus: { id: string; order: number } | undefined;
+    let attempts = 0;
+    while (outcomes.length < servers.length) {
+      const pending = servers.slice(outcomes.length);
+      const result = await this.store
+        .publishMany(
+          name,
+          pending.map((server) => this.publishRequest(server)),
+          versus,
+        )
+        // A value the database refused (edge validation missed it) fails the whole statement.
+        .catch((error: unknown) => {
+          if (error instanceof StoreRefusedValueError) return { kind: "refused" as const };
+          throw error;
+        });
+      if (result.kind === "remote-taken" || result.kind === "refused") {
+        for (const server of pending) outcomes.push(await this.storeAlone(server));
+        break;
+      }
+      versus = undefined;
+      for (const item of result.outcomes) {
+        const server = pending[item.item] as ServerJson;
+        if (item.outcome === "decide") {
+          attempts = item.item === 0 ? attempts + 1 : 1;
+          if (attempts >= MAX_PUBLISH_ATTEMPTS) throw this.latestKeptMoving();
+          versus = { id: item.latest.id, order: Math.sign(precedence(server.version, item.latest.version)) };
+          break;
+        }
+        outcomes.push(
+          item.outcome === "stored"
+            ? { outcome: "published" }
+            : item.outcome === "duplicate"
+              ? { outcome: "duplicate" }
+              : { outcome: "rejected", problem: this.capReached(server) },
+        );
+      }
+    }
+    return outcomes;
+  }
+
+  private async storeAlone(server: ServerJson): Promise<BatchPublishOutcome> {
+    try {
+      await this.storeVersion(server);
+      return { outcome: "published" };
+    } catch (error) {
+      if (error instanceof DuplicateVersionError) return { outcome: "duplicate" };
+      if (error instanceof ProblemError && error.status < 500) return { outcome: "rejected", problem: error };
+      throw error;
+    }
   }
 
   /**
@@ -297,42 +444,44 @@ export class RegistryService {
    * current latest needs node-semver, repeated only while other publishes keep moving the latest.
    */
   private async storeVersion(server: ServerJson): Promise<StoredVersion> {
-    const remotes = remoteUrls(server);
-    const request: PublishRequest = {
-      name: server.name,
-      version: server.version,
-      document: server,
-      description: server.description,
-      title: server.title ?? null,
-      remoteUrls: remotes.map((remote) => remote.url),
-      maxVersions: this.maxVersions,
-      candidateMain: plainSemverMain(server.version),
-    };
+    const request = this.publishRequest(server);
+    let versus: { id: string; order: number } | undefined;
     for (let attempt = 0; attempt < MAX_PUBLISH_ATTEMPTS; attempt += 1) {
-      const result = await this.store.publish(request);
-      switch (result.outcome) {
+      const result = await this.store.publishMany(server.name, [request], versus);
+      if (result.kind === "remote-taken") throw this.remotesTaken(remoteUrls(server), result.owners);
+      const outcome = result.outcomes[0];
+      switch (outcome?.outcome) {
         case "stored":
-          return result.stored;
+          return outcome.stored;
         case "cap":
-          throw conflict(this.capIssue(server.name).message, [
-            { location: "body.version", message: "version cap reached" },
-          ]);
+          throw this.capReached(server);
         case "duplicate": {
           const issue = this.duplicateIssue(server);
           throw new DuplicateVersionError(409, "Conflict", issue.message, {
             errors: [{ location: "body.version", message: issue.message }],
           });
         }
-        case "remote-taken":
-          throw this.remotesTaken(remotes, result.owners);
         case "decide":
-          request.versus = {
-            id: result.latest.id,
-            order: Math.sign(precedence(server.version, result.latest.version)),
+          versus = {
+            id: outcome.latest.id,
+            order: Math.sign(precedence(server.version, outcome.latest.version)),
           };
+          break;
+        case undefined:
+          throw new Error(`registry_publish_many answered nothing for ${server.name}@${server.version}`);
       }
     }
-    throw new ProblemError(
+    throw this.latestKeptMoving();
+  }
+
+  private capReached(server: ServerJson): ProblemError {
+    return conflict(this.capIssue(server.name).message, [
+      { location: "body.version", message: "version cap reached" },
+    ]);
+  }
+
+  private latestKeptMoving(): ProblemError {
+    return new ProblemError(
       503,
       "Service Unavailable",
       "The latest version kept changing under concurrent publishes; retry shortly.",
@@ -486,7 +635,7 @@ export class RegistryService {
   }
 
   /** GET /servers: keyset pages in (name, version) order, or ranked when searching. */
-  async list(query: ListQuery): Promise<ListPage> {
+  async list(query: ListQuery, options: ReadOptions): Promise<ListPage> {
     const filter = {
       limit: query.limit + 1,
       // updated_since readers (sync) must see deletions.
@@ -498,48 +647,56 @@ export class RegistryService {
     const search = query.search?.trim();
     if (search) {
       const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, "search");
-      const rows = await this.store.search({
-        ...filter,
-        text: search,
-        after: after?.kind === "search" ? after : undefined,
-      });
+      const { rows, generation } = await this.store.reading(options, (reader) =>
+        reader.search({ ...filter, text: search, after: after?.kind === "search" ? after : undefined }),
+      );
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
       const nextCursor =
         rows.length > query.limit && last
           ? encodeCursor({ kind: "search", score: last.score, name: last.name, version: last.version })
           : undefined;
-      return { entries: page, nextCursor };
+      return { entries: page, nextCursor, generation };
     }
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, "list");
-    const rows = await this.store.list({ ...filter, after: after?.kind === "list" ? after : undefined });
+    const { rows, generation } = await this.store.reading(options, (reader) =>
+      reader.list({ ...filter, after: after?.kind === "list" ? after : undefined }),
+    );
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     const nextCursor =
       rows.length > query.limit && last
         ? encodeCursor({ kind: "list", name: last.name, version: last.version })
         : undefined;
-    return { entries: page, nextCursor };
+    return { entries: page, nextCursor, generation };
   }
 
   /** GET /servers/{name}/versions: newest publication first. */
-  async versions(name: string, includeDeleted: boolean): Promise<StoredVersion[]> {
-    const rows = await this.store.versions(name, includeDeleted);
-    if (rows.length === 0) throw notFound(`Server "${name}" was not found.`);
-    return rows;
+  async versions(name: string, includeDeleted: boolean, options: ReadOptions): Promise<Tagged<EntryRow>> {
+    const answer = await this.store.reading(options, (reader) => reader.versions(name, includeDeleted));
+    if (answer.rows.length === 0) throw notFound(`Server "${name}" was not found.`);
+    return answer;
   }
 
   /** GET /servers/{name}/versions/{version}; `latest` is the current latest version. */
-  async get(name: string, version: string, includeDeleted: boolean): Promise<StoredVersion> {
-    const row = version === "latest" ? await this.store.getLatest(name) : await this.store.get(name, version);
-    if (row === undefined || (row.status === "deleted" && !includeDeleted)) {
+  async get(
+    name: string,
+    version: string,
+    includeDeleted: boolean,
+    options: ReadOptions,
+  ): Promise<EntryAnswer> {
+    const { rows, generation } = await this.store.reading(options, (reader) =>
+      version === "latest" ? reader.latest(name) : reader.version(name, version),
+    );
+    const entry = rows[0];
+    if (entry === undefined || (entry.status === "deleted" && !includeDeleted)) {
       throw notFound(
         version === "latest"
           ? `Server "${name}" was not found.`
           : `Server "${name}" has no version "${version}".`,
       );
     }
-    return row;
+    return { entry, generation };
   }
 
   private duplicateIssue(server: ServerJson): ValidationIssue {

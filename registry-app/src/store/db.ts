@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import pg from "pg";
 import { ProblemError } from "../errors";
@@ -9,11 +10,25 @@ export interface DatabaseSettings {
   connectTimeoutMs: number;
   statementTimeoutMs: number;
   applicationName?: string;
+  /**
+   * Protocol-level named prepared statements for queries that ask for them (parsed and planned once
+   * per connection). Off behind a PgBouncer older than 1.21 or without max_prepared_statements.
+   */
+  preparedStatements?: boolean;
+}
+
+export interface QueryOptions {
+  /** Run as a named prepared statement when the database allows them (hot, fixed-text queries). */
+  prepare?: boolean;
 }
 
 /** Anything that can run a query: the pool, or the client of an open transaction. */
 export interface Queryable {
-  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+    options?: QueryOptions,
+  ): Promise<pg.QueryResult<R>>;
 }
 
 const tracer = trace.getTracer("mcp-registry.store");
@@ -37,6 +52,11 @@ const CONNECTION_MESSAGES = [
 ];
 /** Overload and contention: the connection is fine, the request may simply be retried. */
 const RETRYABLE_SQLSTATES = new Set(["53300", "57014", "40001", "40P01", "55P03"]);
+/**
+ * A prepared statement this connection made is missing on the server it reached (26000), or one it
+ * never made is there (42P05): a pooler moved the connection between server sessions.
+ */
+const PREPARED_STATEMENT_LOST = new Set(["26000", "42P05"]);
 /** node-pg's client-side query timeout. */
 const QUERY_TIMEOUT_MESSAGE = "Query read timeout";
 /** Client-side bound of statements that must not time out (migrations). */
@@ -89,23 +109,44 @@ function operationName(text: string): string {
   return `db ${(words[0] ?? "query").toUpperCase()}`;
 }
 
+const statementNames = new Map<string, string>();
+
+/** A statement's name derived from its text, so every connection prepares it under the same name. */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `mcpr_${createHash("sha256").update(text).digest("hex").slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 /** One query with a client span and error translation. */
 async function tracedQuery<R extends pg.QueryResultRow>(
   target: pg.Pool | pg.PoolClient,
   text: string,
   values: unknown[] | undefined,
   timeoutMs?: number,
+  name?: string,
 ): Promise<pg.QueryResult<R>> {
   return tracer.startActiveSpan(
     operationName(text),
     { kind: SpanKind.CLIENT, attributes: { "db.system": "postgresql" } },
     async (span) => {
       try {
-        return await (timeoutMs === undefined
+        return await (timeoutMs === undefined && name === undefined
           ? target.query<R>(text, values)
-          : target.query<R>({ text, values, query_timeout: timeoutMs } as pg.QueryConfig));
+          : target.query<R>({ text, values, name, query_timeout: timeoutMs } as pg.QueryConfig));
       } catch (error) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        if (name !== undefined && PREPARED_STATEMENT_LOST.has(sqlState(error) ?? "")) {
+          throw new Error(
+            `${(error as Error).message}: a pooler between the registry and PostgreSQL does not keep prepared ` +
+              "statements (PgBouncer < 1.21, or max_prepared_statements = 0); set " +
+              "MCP_REGISTRY_DATABASE_PREPARED_STATEMENTS=false (or ..._READ_PREPARED_STATEMENTS) for that URL",
+            { cause: error },
+          );
+        }
         throw translateDatabaseError(error);
       } finally {
         span.end();
@@ -124,9 +165,11 @@ export class Database implements Queryable {
   readonly pool: pg.Pool;
   /** Server-side bound of one statement in a transaction (0: none); single-statement writes reuse it. */
   readonly statementTimeoutMs: number;
+  private readonly preparedStatements: boolean;
 
   constructor(settings: DatabaseSettings) {
     this.statementTimeoutMs = settings.statementTimeoutMs;
+    this.preparedStatements = settings.preparedStatements ?? false;
     this.pool = new pg.Pool({
       connectionString: settings.url,
       max: settings.poolSize,
@@ -141,8 +184,16 @@ export class Database implements Queryable {
     this.pool.on("error", () => undefined);
   }
 
-  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
-    return tracedQuery<R>(this.pool, text, values);
+  query<R extends pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+    options?: QueryOptions,
+  ): Promise<pg.QueryResult<R>> {
+    return tracedQuery<R>(this.pool, text, values, undefined, this.nameFor(text, options));
+  }
+
+  private nameFor(text: string, options: QueryOptions | undefined): string | undefined {
+    return options?.prepare === true && this.preparedStatements ? statementName(text) : undefined;
   }
 
   /**
@@ -162,8 +213,8 @@ export class Database implements Queryable {
     }
     const clientLimit = limit > 0 ? limit + 1_000 : UNBOUNDED_MS;
     const tx: Queryable = {
-      query: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
-        tracedQuery<R>(client, text, values, clientLimit),
+      query: <R extends pg.QueryResultRow>(text: string, values?: unknown[], queryOptions?: QueryOptions) =>
+        tracedQuery<R>(client, text, values, clientLimit, this.nameFor(text, queryOptions)),
     };
     let broken = false;
     try {
@@ -181,6 +232,58 @@ export class Database implements Queryable {
       // A client whose connection failed is discarded rather than returned to the pool.
       client.release(broken ? true : undefined);
     }
+  }
+
+  /**
+   * Runs fn on one connection of this pool if its server has replayed the WAL up to `lsn` (a primary
+   * always has), else hands fn `fallback`. One connection, because behind a load-balanced read
+   * service each connection may reach a different standby, each at its own position.
+   */
+  async onConnectionAtLeast<T>(
+    lsn: string,
+    fallback: Queryable,
+    fn: (q: Queryable) => Promise<T>,
+  ): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw translateDatabaseError(error);
+    }
+    let broken = false;
+    try {
+      const pinned: Queryable = {
+        query: <R extends pg.QueryResultRow>(text: string, values?: unknown[], options?: QueryOptions) =>
+          tracedQuery<R>(client, text, values, undefined, this.nameFor(text, options)),
+      };
+      const { rows } = await pinned.query<{ reached: boolean }>(
+        "SELECT NOT pg_is_in_recovery() OR pg_last_wal_replay_lsn() >= $1::pg_lsn AS reached",
+        [lsn],
+        { prepare: true },
+      );
+      if (rows[0]?.reached === true) return await fn(pinned);
+    } catch (error) {
+      broken = isConnectionError(error instanceof DatabaseUnavailableError ? error.cause : error);
+      throw error;
+    } finally {
+      client.release(broken ? true : undefined);
+    }
+    return fn(fallback);
+  }
+
+  /**
+   * The server's WAL insert position: every transaction committed before this call ends at or before
+   * it (the write position may not have reached a commit record yet when synchronous_commit is off).
+   */
+  async currentWalLsn(): Promise<string> {
+    const { rows } = await this.query<{ lsn: string }>(
+      "SELECT pg_current_wal_insert_lsn()::text AS lsn",
+      [],
+      {
+        prepare: true,
+      },
+    );
+    return (rows[0] as { lsn: string }).lsn;
   }
 
   /** Readiness: a trivial query within timeoutMs. */

@@ -5,6 +5,7 @@ export {
   isUnavailableError,
   type DatabaseSettings,
   type Queryable,
+  type QueryOptions,
 } from "./db";
 export {
   checksum,
@@ -16,15 +17,20 @@ export {
 } from "./migrations";
 export { refusedValueError, StoreRefusedValueError } from "./refusals";
 export {
+  EntryReader,
   searchTsquery,
   ServerStore,
   ServerWriter,
+  type EntryRow,
+  type Freshness,
   type ListFilter,
   type NewVersion,
-  type PublishOutcome,
+  type BatchItemOutcome,
+  type BatchOutcome,
   type PublishRequest,
   type RankingRow,
   type SearchFilter,
   type ServerStatus,
   type StoredVersion,
+  type Tagged,
 } from "./servers";

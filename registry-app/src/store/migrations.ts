@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Database, Queryable } from "./db";
+import { READ_PATH_MIGRATION } from "./read-path-migration";
 
 export interface Migration {
   version: number;
@@ -243,6 +244,7 @@ BEGIN
 END $$;
 `,
   },
+  READ_PATH_MIGRATION,
 ];
 
 /** Advisory lock key of `migrate`, so replicas and Jobs starting together never race on DDL. */

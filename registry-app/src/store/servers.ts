@@ -1,4 +1,4 @@
-import type { Database, Queryable } from "./db";
+import { DatabaseUnavailableError, isConnectionError, type Database, type Queryable } from "./db";
 
 export type ServerStatus = "active" | "deprecated" | "deleted";
 
@@ -17,6 +17,39 @@ export interface StoredVersion {
   publishedAt: string;
   updatedAt: string;
   isLatest: boolean;
+  /** The API entry (`{"server":…,"_meta":{…}}`) as stored with the row (migration 4). */
+  entryJson: string;
+}
+
+/** One entry of a read answer: its keys (cursors, the deleted check) and its stored API entry. */
+export interface EntryRow {
+  name: string;
+  version: string;
+  status: ServerStatus;
+  entryJson: string;
+}
+
+/**
+ * Rows of one read plus, when asked for, the change generation they were read under: taken by the
+ * same statement, so the same snapshot, whichever server of a read pool answered. Undefined when
+ * not asked for, or when no row came back (nothing to tag).
+ */
+export interface Tagged<T> {
+  rows: T[];
+  generation?: string;
+}
+
+/** Change generations as of one moment of one server, and how far that server has replayed. */
+export interface Freshness {
+  /** Of everything: lists and searches depend on every name. */
+  global: string;
+  /** Of each asked-for name that has ever had a version. */
+  names: Map<string, string>;
+  /**
+   * WAL replayed by a standby ("0/3000148"); null on a primary. Read after the statement's snapshot
+   * was taken, so it may be past what the generations show: never proof that they include a write.
+   */
+  replayed: string | null;
 }
 
 /** What the latest-version rules need to know about each version of a name. */
@@ -65,6 +98,15 @@ interface VersionRecord {
   published_at: string;
   updated_at: string;
   is_latest: boolean;
+  entry_json: string;
+}
+
+interface EntryRecord {
+  name: string;
+  version: string;
+  status: ServerStatus;
+  entry_json: string;
+  generation?: string | null;
 }
 
 /** A timestamptz of `v` as JavaScript's toISOString() writes it (UTC, milliseconds, Z). */
@@ -73,7 +115,32 @@ const iso = (column: string) =>
 
 /** The columns of a StoredVersion; every query using them names server_versions `v`. */
 const COLUMNS = `v.id::text AS id, v.name, v.version, v.document::text AS document_json, v.status,
-  v.status_message, ${iso("status_changed_at")}, ${iso("published_at")}, ${iso("updated_at")}, v.is_latest`;
+  v.status_message, ${iso("status_changed_at")}, ${iso("published_at")}, ${iso("updated_at")}, v.is_latest,
+  v.entry_json`;
+
+/** What a read answer needs of each row; every query using them names server_versions `v`. */
+const ENTRY_COLUMNS = "v.name, v.version, v.status, v.entry_json";
+
+/**
+ * The generation of everything: sum and maximum of the 16 shards. The sum grows with every commit
+ * that bumps one; the maximum is at least the clock of the last bump, so after a restore to an
+ * earlier point the first bump yields a pair never seen before.
+ */
+const GLOBAL_GENERATION =
+  "(SELECT sum(value)::text || '.' || max(value)::text FROM registry_generation_shards)";
+
+/**
+ * The freshness check of cached answers, one statement: the global generation, those of the names
+ * asked for ($1, as one JSON object: cheaper than arrays, measured in bench/checks.ts), and how far
+ * this server has replayed the WAL when it is a standby.
+ */
+export const FRESHNESS = `SELECT ${GLOBAL_GENERATION} AS global,
+  (SELECT json_object_agg(name, value::text)::text FROM registry_name_generations WHERE name = ANY($1::text[])) AS names,
+  CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END AS replayed`;
+
+/** The generation of one name (parameter `param`); its values only grow and are at least the clock. */
+const nameGeneration = (param: string) =>
+  `(SELECT value::text FROM registry_name_generations WHERE name = ${param})`;
 
 /** What a publish needs stored, plus what lets the database order it against the current latest. */
 export interface PublishRequest {
@@ -87,18 +154,21 @@ export interface PublishRequest {
   maxVersions: number;
   /** [major, minor, patch] when the version is semver without a prerelease, else undefined. */
   candidateMain?: readonly number[];
-  /** The caller's ordering against a latest the database reported ('decide'): sign of new vs that one. */
-  versus?: { id: string; order: number };
 }
 
-export type PublishOutcome =
-  | { outcome: "stored"; stored: StoredVersion }
-  | { outcome: "cap" }
-  | { outcome: "duplicate" }
-  | { outcome: "remote-taken"; owners: Map<string, string> }
-  | { outcome: "decide"; latest: { id: string; version: string } };
+/** One version's outcome in registry_publish_many, by its position in the batch. */
+export type BatchItemOutcome =
+  | { item: number; outcome: "stored"; stored: StoredVersion }
+  | { item: number; outcome: "cap" | "duplicate" }
+  /** The current latest is not plain semver: the caller orders against it and calls again from this item. */
+  | { item: number; outcome: "decide"; latest: { id: string; version: string } };
+
+/** A batch's outcomes, or the owners of remote URLs its versions claimed (then nothing was stored). */
+export type BatchOutcome =
+  { kind: "outcomes"; outcomes: BatchItemOutcome[] } | { kind: "remote-taken"; owners: Map<string, string> };
 
 interface PublishRecord {
+  item: number;
   outcome: "stored" | "cap" | "duplicate" | "decide";
   r_id: string | null;
   r_version: string | null;
@@ -109,6 +179,39 @@ interface PublishRecord {
   r_published_at: string | null;
   r_updated_at: string | null;
   r_is_latest: boolean | null;
+  r_entry_json: string | null;
+}
+
+function batchItem(name: string, row: PublishRecord): BatchItemOutcome {
+  switch (row.outcome) {
+    case "cap":
+    case "duplicate":
+      return { item: row.item, outcome: row.outcome };
+    case "decide":
+      return {
+        item: row.item,
+        outcome: "decide",
+        latest: { id: row.r_id ?? "", version: row.r_version ?? "" },
+      };
+    case "stored":
+      return {
+        item: row.item,
+        outcome: "stored",
+        stored: {
+          id: row.r_id ?? "",
+          name,
+          version: row.r_version ?? "",
+          documentJson: row.r_document_json ?? "",
+          status: row.r_status ?? "active",
+          statusMessage: row.r_status_message,
+          statusChangedAt: row.r_status_changed_at ?? "",
+          publishedAt: row.r_published_at ?? "",
+          updatedAt: row.r_updated_at ?? "",
+          isLatest: row.r_is_latest ?? false,
+          entryJson: row.r_entry_json ?? "",
+        },
+      };
+  }
 }
 
 /** SQLSTATE registry_publish raises when another name owns a remote URL (DETAIL: JSON of the owners). */
@@ -145,6 +248,19 @@ function toStored(row: VersionRecord): StoredVersion {
     publishedAt: row.published_at,
     updatedAt: row.updated_at,
     isLatest: row.is_latest,
+    entryJson: row.entry_json,
+  };
+}
+
+function toTagged(rows: EntryRecord[]): Tagged<EntryRow> {
+  return {
+    rows: rows.map((row) => ({
+      name: row.name,
+      version: row.version,
+      status: row.status,
+      entryJson: row.entry_json,
+    })),
+    generation: rows[0]?.generation ?? undefined,
   };
 }
 
@@ -210,11 +326,22 @@ async function selectVersions(q: Queryable, name: string, includeDeleted: boolea
   return rows.map(toStored);
 }
 
-/** Reads of server versions, plus transactions holding a per-name lock for writes. */
-export class ServerStore {
-  constructor(private readonly db: Database) {}
+/**
+ * The reads behind the API's GET routes, on one Queryable (a pool, or one connection of it). Each
+ * answers entries and, when `tagged`, the generation they were read under: the global one for lists
+ * and searches, the name's for reads of one name.
+ */
+export class EntryReader {
+  constructor(
+    private readonly q: Queryable,
+    private readonly tagged: boolean,
+  ) {}
 
-  async list(filter: ListFilter): Promise<StoredVersion[]> {
+  private tag(generation: string): string {
+    return this.tagged ? `, ${generation} AS generation` : "";
+  }
+
+  async list(filter: ListFilter): Promise<Tagged<EntryRow>> {
     const params: unknown[] = [];
     const conditions = filterConditions(filter, params);
     if (filter.after !== undefined) {
@@ -222,19 +349,20 @@ export class ServerStore {
       conditions.push(`(v.name, v.version) > ($${params.length - 1}, $${params.length})`);
     }
     params.push(filter.limit);
-    const { rows } = await this.db.query<VersionRecord>(
-      `SELECT ${COLUMNS} FROM server_versions v ${where(conditions)}
+    const { rows } = await this.q.query<EntryRecord>(
+      `SELECT ${ENTRY_COLUMNS}${this.tag(GLOBAL_GENERATION)} FROM server_versions v ${where(conditions)}
        ORDER BY v.name, v.version LIMIT $${params.length}`,
       params,
+      { prepare: true },
     );
-    return rows.map(toStored);
+    return toTagged(rows);
   }
 
   /**
    * Ranked search over names, titles and descriptions: exact name hits first, then documents holding
    * every word, then trigram similarity of the name (typos, partial words) and full-text rank.
    */
-  async search(filter: SearchFilter): Promise<Array<StoredVersion & { score: number }>> {
+  async search(filter: SearchFilter): Promise<Tagged<EntryRow & { score: number }>> {
     const text = filter.text.trim().slice(0, 200);
     const tsquery = searchTsquery(text);
     const params: unknown[] = [text, tsquery?.any ?? null, likePattern(text), tsquery?.all ?? null];
@@ -250,7 +378,7 @@ export class ServerStore {
     // trgm), each its own index scan (an OR would let a broad word turn them into one scan that tests
     // word similarity on every row). The page is ranked and cut on keys alone; only its rows are then
     // read whole.
-    const { rows } = await this.db.query<VersionRecord & { score: string }>(
+    const { rows } = await this.q.query<EntryRecord & { score: string }>(
       `WITH matched AS (
          SELECT id FROM server_versions WHERE search_document @@ to_tsquery('english', $2::text)
          UNION SELECT id FROM server_versions WHERE name ILIKE $3
@@ -272,41 +400,128 @@ export class ServerStore {
          ORDER BY ranked.score DESC, ranked.name, ranked.version
          LIMIT $${params.length}
        )
-       SELECT ${COLUMNS}, page.score FROM page JOIN server_versions v ON v.id = page.id
+       SELECT ${ENTRY_COLUMNS}, page.score${this.tag(GLOBAL_GENERATION)}
+       FROM page JOIN server_versions v ON v.id = page.id
        ORDER BY page.score DESC, page.name, page.version`,
       params,
+      { prepare: true },
     );
-    return rows.map((row) => ({ ...toStored(row), score: Number(row.score) }));
+    const tagged = toTagged(rows);
+    return {
+      rows: tagged.rows.map((row, index) => ({ ...row, score: Number(rows[index]?.score) })),
+      generation: tagged.generation,
+    };
   }
 
   /** All versions of a name, newest publication first. */
-  versions(name: string, includeDeleted: boolean): Promise<StoredVersion[]> {
-    return selectVersions(this.db, name, includeDeleted);
+  async versions(name: string, includeDeleted: boolean): Promise<Tagged<EntryRow>> {
+    const { rows } = await this.q.query<EntryRecord>(
+      `SELECT ${ENTRY_COLUMNS}${this.tag(nameGeneration("$1"))} FROM server_versions v
+       WHERE v.name = $1 ${includeDeleted ? "" : "AND v.status <> 'deleted'"}
+       ORDER BY v.published_at DESC, v.id DESC`,
+      [name],
+      { prepare: true },
+    );
+    return toTagged(rows);
+  }
+
+  async version(name: string, version: string): Promise<Tagged<EntryRow>> {
+    const { rows } = await this.q.query<EntryRecord>(
+      `SELECT ${ENTRY_COLUMNS}${this.tag(nameGeneration("$1"))} FROM server_versions v
+       WHERE v.name = $1 AND v.version = $2`,
+      [name, version],
+      { prepare: true },
+    );
+    return toTagged(rows);
+  }
+
+  async latest(name: string): Promise<Tagged<EntryRow>> {
+    const { rows } = await this.q.query<EntryRecord>(
+      `SELECT ${ENTRY_COLUMNS}${this.tag(nameGeneration("$1"))} FROM server_versions v
+       WHERE v.name = $1 AND v.is_latest`,
+      [name],
+      { prepare: true },
+    );
+    return toTagged(rows);
+  }
+}
+
+/**
+ * Server versions: writes on the primary under a per-name lock, the API's reads on the read pool
+ * (a streaming standby when one is configured, else the primary itself).
+ */
+export class ServerStore {
+  private readonly reads: Database;
+
+  constructor(
+    private readonly db: Database,
+    reads?: Database,
+  ) {
+    this.reads = reads ?? db;
+  }
+
+  /** True when reads go to a pool of their own (a standby), which may lag behind the primary. */
+  get hasReadPool(): boolean {
+    return this.reads !== this.db;
+  }
+
+  /**
+   * Runs fn with reads on the read pool; with `atLeast` (a WAL position a client's write ended at),
+   * on one read connection whose server has replayed it, else on the primary.
+   */
+  reading<T>(
+    options: { atLeast?: string; tagged: boolean },
+    fn: (reader: EntryReader) => Promise<T>,
+  ): Promise<T> {
+    const on = (q: Queryable) => fn(new EntryReader(q, options.tagged));
+    if (!this.hasReadPool) return on(this.db);
+    const { atLeast } = options;
+    return this.orPrimary(
+      () => (atLeast === undefined ? on(this.reads) : this.reads.onConnectionAtLeast(atLeast, this.db, on)),
+      () => on(this.db),
+    );
+  }
+
+  /** A read on the read pool, or on the primary when no standby can be reached (reads stay up). */
+  private async orPrimary<T>(onReads: () => Promise<T>, onPrimary: () => Promise<T>): Promise<T> {
+    try {
+      return await onReads();
+    } catch (error) {
+      if (!(error instanceof DatabaseUnavailableError) || !isConnectionError(error.cause)) throw error;
+      return onPrimary();
+    }
+  }
+
+  /**
+   * Generations on the read pool as of one statement: the global one, those of `names`, and how far
+   * the answering server has replayed (null on a primary).
+   */
+  freshness(names: readonly string[]): Promise<Freshness> {
+    return this.orPrimary(
+      () => this.freshnessOn(this.reads, names),
+      () => this.freshnessOn(this.db, names),
+    );
+  }
+
+  private async freshnessOn(q: Queryable, names: readonly string[]): Promise<Freshness> {
+    const { rows } = await q.query<{ global: string | null; names: string | null; replayed: string | null }>(
+      FRESHNESS,
+      [names],
+      { prepare: true },
+    );
+    const row = rows[0];
+    if (row?.global == null) throw new Error("registry_generation_shards is empty; run the migrate command");
+    const found = JSON.parse(row.names ?? "{}") as Record<string, string>;
+    return { global: row.global, names: new Map(Object.entries(found)), replayed: row.replayed };
+  }
+
+  /** Where the primary's WAL is now: a read that reaches it sees every write acknowledged before. */
+  writePosition(): Promise<string> {
+    return this.db.currentWalLsn();
   }
 
   get(name: string, version: string): Promise<StoredVersion | undefined> {
     return selectVersion(this.db, name, version);
-  }
-
-  async getLatest(name: string): Promise<StoredVersion | undefined> {
-    const { rows } = await this.db.query<VersionRecord>(
-      `SELECT ${COLUMNS} FROM server_versions v WHERE v.name = $1 AND v.is_latest`,
-      [name],
-    );
-    return rows[0] === undefined ? undefined : toStored(rows[0]);
-  }
-
-  /**
-   * The change generation: one of its shards is bumped at the commit of every transaction that changes
-   * server_versions (migrations 2 and 3), so an equal value means nothing a read returns has changed.
-   */
-  async changeGeneration(): Promise<string> {
-    const { rows } = await this.db.query<{ value: string | null }>(
-      "SELECT string_agg(value::text, '.' ORDER BY shard) AS value FROM registry_generation_shards",
-    );
-    const value = rows[0]?.value;
-    if (value == null) throw new Error("registry_generation_shards is empty; run the migrate command");
-    return value;
   }
 
   async countVersions(name: string): Promise<number> {
@@ -353,59 +568,45 @@ export class ServerStore {
   }
 
   /**
-   * Publishes one version in one round trip (migration 3's registry_publish): its own transaction,
-   * under the name's lock, all or nothing. Waiting for the lock is bounded by the statement timeout.
+   * Publishes versions of one name in one statement and one transaction (migration 4's
+   * registry_publish_many: each version through migration 3's registry_publish, in order), waiting
+   * for the name's lock at most the statement timeout. Stops after the first version whose ordering
+   * needs node-semver ('decide'); `versus` answers that for the first request.
    */
-  async publish(request: PublishRequest): Promise<PublishOutcome> {
-    let record: PublishRecord;
+  async publishMany(
+    name: string,
+    requests: readonly PublishRequest[],
+    versus?: { id: string; order: number },
+  ): Promise<BatchOutcome> {
+    const items = requests.map((request) => ({
+      version: request.version,
+      document: request.document,
+      description: request.description,
+      title: request.title,
+      remoteUrls: request.remoteUrls,
+      candidateMain: request.candidateMain ?? null,
+    }));
     try {
       const { rows } = await this.db.query<PublishRecord>(
-        `SELECT * FROM registry_publish($1, $2, $3, $4, $5, $6::text[], $7, $8, $9, $10, $11::numeric[], $12, $13)`,
+        "SELECT * FROM registry_publish_many($1, $2::jsonb, $3, $4, $5, $6, $7, $8)",
         [
-          request.name,
-          request.version,
-          JSON.stringify(request.document),
-          request.description,
-          request.title,
-          request.remoteUrls,
-          request.maxVersions,
+          name,
+          JSON.stringify(items),
+          requests[0]?.maxVersions ?? 0,
           NAME_LOCK_CLASS,
-          nameLockKey(request.name),
+          nameLockKey(name),
           this.db.statementTimeoutMs,
-          request.candidateMain ?? null,
-          request.versus?.id ?? null,
-          request.versus?.order ?? null,
+          versus?.id ?? null,
+          versus?.order ?? null,
         ],
+        { prepare: true },
       );
-      record = rows[0] as PublishRecord;
+      return { kind: "outcomes", outcomes: rows.map((row) => batchItem(name, row)) };
     } catch (error) {
       const { code, detail } = error as { code?: unknown; detail?: unknown };
       if (code !== REMOTE_TAKEN_SQLSTATE || typeof detail !== "string") throw error;
       const owners = JSON.parse(detail) as Array<{ url: string; name: string }>;
-      return { outcome: "remote-taken", owners: new Map(owners.map((owner) => [owner.url, owner.name])) };
-    }
-    switch (record.outcome) {
-      case "cap":
-      case "duplicate":
-        return { outcome: record.outcome };
-      case "decide":
-        return { outcome: "decide", latest: { id: record.r_id ?? "", version: record.r_version ?? "" } };
-      case "stored":
-        return {
-          outcome: "stored",
-          stored: {
-            id: record.r_id ?? "",
-            name: request.name,
-            version: record.r_version ?? "",
-            documentJson: record.r_document_json ?? "",
-            status: record.r_status ?? "active",
-            statusMessage: record.r_status_message,
-            statusChangedAt: record.r_status_changed_at ?? "",
-            publishedAt: record.r_published_at ?? "",
-            updatedAt: record.r_updated_at ?? "",
-            isLatest: record.r_is_latest ?? false,
-          },
-        };
+      return { kind: "remote-taken", owners: new Map(owners.map((owner) => [owner.url, owner.name])) };
     }
   }
 

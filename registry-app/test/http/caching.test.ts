@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { LightMyRequestResponse } from "fastify";
-import { bearer, serverJson, testRegistry, type TestRegistry } from "../support/registry";
+import { bearer, cacheLookups, serverJson, testRegistry, type TestRegistry } from "../support/registry";
 
 interface Entry {
   server: { name: string; version: string; description: string };
@@ -14,18 +14,6 @@ interface List {
 const NAME = "com.example/cached";
 const LATEST = `/v0.1/servers/${encodeURIComponent(NAME)}/versions/latest`;
 const official = (entry: Entry) => entry._meta["io.modelcontextprotocol.registry/official"];
-
-/** Hits and misses of the read cache, from /metrics. */
-async function cacheLookups(registry: TestRegistry): Promise<{ hit: number; miss: number }> {
-  const text = (await registry.app.inject({ method: "GET", url: "/metrics" })).body;
-  const count = (outcome: string) =>
-    Number(
-      new RegExp(`^mcp_registry_read_cache_lookups_total\\{outcome="${outcome}"\\} (\\d+)`, "m").exec(
-        text,
-      )?.[1] ?? 0,
-    );
-  return { hit: count("hit"), miss: count("miss") };
-}
 
 describe("http: ETags, 304 and the read cache", function () {
   this.timeout(120_000);

@@ -1,21 +1,25 @@
 import assert from "node:assert/strict";
 import type { PoolClient } from "pg";
-import { bodyWithEtag, ifNoneMatchHits, ReadCache } from "../../src/http/read-cache";
+import { bodyWithEtag, ifNoneMatchHits, ReadCache, type ProducedAnswer } from "../../src/http/read-cache";
 import { GenerationReader } from "../../src/service";
-import { Database, migrate, ServerStore } from "../../src/store";
+import { Database, migrate, ServerStore, type Freshness } from "../../src/store";
 import { freshDatabaseUrl } from "../support/postgres";
 
-/** A read whose answer the test decides, recording when each read started. */
+/** A read whose answer the test decides, recording when each read started and which names it asked for. */
 class ControlledRead {
-  readonly started: Array<{ resolve: (value: string) => void; reject: (error: Error) => void }> = [];
+  readonly started: Array<{
+    names: readonly string[];
+    resolve: (value: Freshness) => void;
+    reject: (error: Error) => void;
+  }> = [];
 
-  read = (): Promise<string> =>
-    new Promise<string>((resolve, reject) => {
-      this.started.push({ resolve, reject });
+  read = (names: readonly string[]): Promise<Freshness> =>
+    new Promise<Freshness>((resolve, reject) => {
+      this.started.push({ names, resolve, reject });
     });
 
-  answer(index: number, value: string): void {
-    this.started[index]?.resolve(value);
+  answer(index: number, global: string): void {
+    this.started[index]?.resolve({ global, names: new Map(), replayed: null });
   }
 }
 
@@ -25,24 +29,28 @@ describe("http: generation reads shared by concurrent requests", () => {
   it("never answers a caller with a read that started before its call", async () => {
     const source = new ControlledRead();
     const reader = new GenerationReader(source.read);
-    const first = reader.current();
+    const first = reader.current("com.example/a");
     assert.equal(source.started.length, 1);
-    // Arrives while read 0 is in flight: it must wait for a read that starts after it.
-    const second = reader.current();
+    assert.deepEqual(source.started[0]?.names, ["com.example/a"]);
+    // Arrive while read 0 is in flight: they must wait for a read that starts after them.
+    const second = reader.current("com.example/b");
     const third = reader.current();
+    const fourth = reader.current("com.example/c");
     assert.equal(source.started.length, 1, "no second read while the first is in flight");
-    let secondValue: string | undefined;
+    let secondValue: Freshness | undefined;
     void second.then((value) => {
       secondValue = value;
     });
     source.answer(0, "g1");
-    assert.equal(await first, "g1");
+    assert.equal((await first).global, "g1");
     await tick();
     assert.equal(secondValue, undefined, "read 0's answer is not given to a later caller");
     assert.equal(source.started.length, 2, "one queued read for every caller that waited");
+    assert.deepEqual(source.started[1]?.names, ["com.example/b", "com.example/c"], "their names in one read");
     source.answer(1, "g2");
-    assert.equal(await second, "g2");
-    assert.equal(await third, "g2");
+    assert.equal((await second).global, "g2");
+    assert.equal((await third).global, "g2");
+    assert.equal((await fourth).global, "g2");
   });
 
   it("passes a failed read to its callers and starts afresh on the next call", async () => {
@@ -54,110 +62,185 @@ describe("http: generation reads shared by concurrent requests", () => {
     const next = reader.current();
     assert.equal(source.started.length, 2);
     source.answer(1, "g3");
-    assert.equal(await next, "g3");
+    assert.equal((await next).global, "g3");
   });
 });
 
+/** Generations the test moves by hand: the global one and one per name. */
+class Generations {
+  global = "1";
+  readonly names = new Map<string, string>();
+  replayed: string | null = null;
+
+  freshness = async (): Promise<Freshness> => ({
+    global: this.global,
+    names: new Map(this.names),
+    replayed: this.replayed,
+  });
+}
+
 describe("http: the read cache", () => {
-  function cacheOn(generation: { value: string }, maxBytes = 1_000_000) {
+  function cacheOn(generations: Generations, maxBytes = 1_000_000) {
     const lookups: string[] = [];
     const cache = new ReadCache({
       maxBytes,
-      generation: async () => generation.value,
+      freshness: generations.freshness,
       onLookup: (outcome) => lookups.push(outcome),
     });
     return { cache, lookups };
   }
-
-  it("answers from memory within a generation and asks again once the generation moves", async () => {
-    const generation = { value: "1" };
-    const { cache, lookups } = cacheOn(generation);
+  /** An answer read under the generation `of()` returns when it is produced. */
+  const producer = (of: () => string | undefined) => {
     let produced = 0;
-    const produce = async () => `{"n":${++produced}}`;
-    assert.equal((await cache.get("k", produce)).body.toString(), '{"n":1}');
-    assert.equal((await cache.get("k", produce)).body.toString(), '{"n":1}');
-    assert.deepEqual(lookups, ["miss", "hit"]);
-    generation.value = "2";
-    assert.equal((await cache.get("k", produce)).body.toString(), '{"n":2}');
-    assert.equal(produced, 2);
+    const produce = async (): Promise<ProducedAnswer> => ({
+      json: `{"n":${++produced}}`,
+      generation: of(),
+    });
+    return { produce, count: () => produced };
+  };
+
+  it("keeps an answer about one name while that name's generation stays, whatever other names do", async () => {
+    const generations = new Generations();
+    generations.names.set("a", "10");
+    generations.names.set("b", "20");
+    const { cache, lookups } = cacheOn(generations);
+    const a = producer(() => generations.names.get("a"));
+    assert.equal((await cache.get("A", "a", a.produce)).body.toString(), '{"n":1}');
+    assert.equal((await cache.get("A", "a", a.produce)).body.toString(), '{"n":1}');
+    // A write to b (and so to the global generation) leaves a's answer in place.
+    generations.names.set("b", "21");
+    generations.global = "2";
+    assert.equal((await cache.get("A", "a", a.produce)).body.toString(), '{"n":1}');
+    assert.deepEqual(lookups, ["miss", "hit", "hit"]);
+    // A write to a does not.
+    generations.names.set("a", "11");
+    assert.equal((await cache.get("A", "a", a.produce)).body.toString(), '{"n":2}');
+    assert.equal(a.count(), 2);
     assert.ok(cache.size > 0);
   });
 
-  it("runs one query for concurrent misses of the same key", async () => {
-    const { cache } = cacheOn({ value: "1" });
+  it("keeps list answers for one global generation: a write to any name moves it", async () => {
+    const generations = new Generations();
+    const { cache } = cacheOn(generations);
+    const list = producer(() => generations.global);
+    await cache.get("L", undefined, list.produce);
+    await cache.get("L", undefined, list.produce);
+    assert.equal(list.count(), 1);
+    generations.names.set("z", "5");
+    generations.global = "2";
+    assert.equal((await cache.get("L", undefined, list.produce)).body.toString(), '{"n":2}');
+  });
+
+  it("tags an answer with the generation its own query read, not the one checked before it", async () => {
+    const generations = new Generations();
+    generations.names.set("a", "10");
+    const { cache } = cacheOn(generations);
+    // A query answered by a server behind the one that reported "10" (another standby of a pool).
+    const lagging = producer(() => "9");
+    await cache.get("A", "a", lagging.produce);
+    await cache.get("A", "a", lagging.produce);
+    assert.equal(lagging.count(), 2, "an answer read under 9 is never served for 10");
+    // A query that saw a newer commit than the check is kept under that newer generation.
+    const ahead = producer(() => "11");
+    await cache.get("B", "a", ahead.produce);
+    generations.names.set("a", "11");
+    await cache.get("B", "a", ahead.produce);
+    assert.equal(ahead.count(), 1);
+  });
+
+  it("never keeps an untagged answer, nor one about a name that has no generation yet", async () => {
+    const generations = new Generations();
+    const { cache } = cacheOn(generations);
+    const untagged = producer(() => undefined);
+    await cache.get("A", "new", untagged.produce);
+    await cache.get("A", "new", untagged.produce);
+    assert.equal(untagged.count(), 2);
+  });
+
+  it("uses a kept answer for a client's own write only when a primary reported the generations", async () => {
+    const generations = new Generations();
+    generations.names.set("a", "10");
+    const { cache, lookups } = cacheOn(generations);
+    const a = producer(() => generations.names.get("a"));
+    await cache.get("A", "a", a.produce);
+    await cache.get("A", "a", a.produce, "FF/0");
+    assert.deepEqual(lookups, ["miss", "hit"], "a primary has every acknowledged write");
+    // A standby's replay position is read after the snapshot its generations come from: the name's
+    // generation may predate the client's write even though the position is past it.
+    generations.replayed = "0/3000000";
+    await cache.get("A", "a", a.produce, "0/2FFFFFF");
+    assert.equal(a.count(), 2, "checked on a standby: produced again (by a server that has replayed it)");
+    await cache.get("A", "a", a.produce);
+    assert.deepEqual(lookups.slice(2), ["miss", "hit"], "a read without a position still uses it");
+  });
+
+  it("runs one query for concurrent misses of the same key and generation", async () => {
+    const generations = new Generations();
+    generations.names.set("a", "1");
+    const { cache } = cacheOn(generations);
     let produced = 0;
-    const produce = async () => {
+    const produce = async (): Promise<ProducedAnswer> => {
       produced += 1;
       await tick();
-      return '{"same":true}';
+      return { json: '{"same":true}', generation: "1" };
     };
     const answers = await Promise.all([
-      cache.get("k", produce),
-      cache.get("k", produce),
-      cache.get("k", produce),
+      cache.get("k", "a", produce),
+      cache.get("k", "a", produce),
+      cache.get("k", "a", produce),
     ]);
     assert.equal(produced, 1);
     assert.ok(answers.every((answer) => answer.etag === answers[0]?.etag));
-  });
-
-  it("does not keep an answer whose generation moved on while it was produced", async () => {
-    const generation = { value: "1" };
-    const { cache } = cacheOn(generation);
-    let produced = 0;
-    await cache.get("k", async () => {
-      produced += 1;
-      generation.value = "2";
-      return "{}";
-    });
-    await cache.get("k", async () => {
-      produced += 1;
-      return "{}";
-    });
-    assert.equal(produced, 2);
+    // A client waiting for its own write starts its own query.
+    await Promise.all([cache.get("j", "a", produce), cache.get("j", "a", produce, "0/1")]);
+    assert.equal(produced, 3);
   });
 
   it("keeps within its byte budget, evicting the least recently used, and never keeps failures", async () => {
-    const { cache } = cacheOn({ value: "1" }, 800);
-    const body = (n: number) => async () => JSON.stringify({ n, pad: "x".repeat(70) });
-    for (const key of ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]) await cache.get(key, body(1));
+    const generations = new Generations();
+    const { cache } = cacheOn(generations, 800);
+    const body = (n: number) => async () => ({
+      json: JSON.stringify({ n, pad: "x".repeat(70) }),
+      generation: "1",
+    });
+    for (const key of ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"])
+      await cache.get(key, undefined, body(1));
     assert.ok(cache.size <= 800, `size ${cache.size}`);
     let produced = 0;
-    await cache.get("j", async () => {
+    const counted = async () => {
       produced += 1;
-      return "{}";
-    });
-    await cache.get("a", async () => {
-      produced += 1;
-      return "{}";
-    });
+      return { json: "{}", generation: "1" };
+    };
+    await cache.get("j", undefined, counted);
+    await cache.get("a", undefined, counted);
     assert.equal(produced, 1, "the newest entry stayed, the oldest was evicted");
     await assert.rejects(
-      cache.get("x", async () => Promise.reject(new Error("boom"))),
+      cache.get("x", undefined, async () => Promise.reject(new Error("boom"))),
       /boom/,
     );
-    assert.equal((await cache.get("x", async () => '{"ok":1}')).body.toString(), '{"ok":1}');
+    assert.equal((await cache.get("x", undefined, counted)).body.toString(), "{}");
   });
 
   it("serves but never keeps an answer larger than an eighth of the budget", async () => {
-    const { cache, lookups } = cacheOn({ value: "1" }, 800);
-    const large = async () => JSON.stringify({ pad: "y".repeat(200) });
-    await cache.get("big", large);
-    await cache.get("big", large);
+    const { cache, lookups } = cacheOn(new Generations(), 800);
+    const large = async () => ({ json: JSON.stringify({ pad: "y".repeat(200) }), generation: "1" });
+    await cache.get("big", undefined, large);
+    await cache.get("big", undefined, large);
     assert.deepEqual(lookups, ["miss", "miss"]);
   });
 
-  it("with a budget of 0 asks the database every time and never reads the generation", async () => {
+  it("with a budget of 0 asks the database every time and never reads the generations", async () => {
     let generationReads = 0;
     const cache = new ReadCache({
       maxBytes: 0,
-      generation: async () => {
+      freshness: async () => {
         generationReads += 1;
-        return "1";
+        return { global: "1", names: new Map(), replayed: null };
       },
     });
     let produced = 0;
-    await cache.get("k", async () => `{"n":${++produced}}`);
-    await cache.get("k", async () => `{"n":${++produced}}`);
+    await cache.get("k", undefined, async () => ({ json: `{"n":${++produced}}`, generation: "1" }));
+    await cache.get("k", undefined, async () => ({ json: `{"n":${++produced}}`, generation: "1" }));
     assert.equal(produced, 2);
     assert.equal(generationReads, 0);
   });
@@ -186,7 +269,9 @@ describe("http: entity tags", () => {
 describe("store: the change generation", function () {
   this.timeout(60_000);
   let db: Database;
-  const generation = async () => new ServerStore(db).changeGeneration();
+  const generation = async () => (await new ServerStore(db).freshness([])).global;
+  const nameGenerations = async (...names: string[]) =>
+    Object.fromEntries((await new ServerStore(db).freshness(names)).names);
   /** The sum the previous build reads through the registry_generation view. */
   const summed = async () =>
     BigInt(
@@ -296,5 +381,47 @@ describe("store: the change generation", function () {
     // A database restored to an earlier point never reuses a generation that stood for other data.
     const after = await highest();
     assert.ok(after >= clock - 5_000_000n, `${after} is below the clock ${clock}`);
+  });
+
+  it("moves a name's generation only when that name changes, once per transaction, at least the clock", async () => {
+    const before = await nameGenerations("com.example/a", "com.example/b", "com.example/none");
+    assert.deepEqual(
+      Object.keys(before).sort(),
+      ["com.example/a", "com.example/b"],
+      "names without versions have none",
+    );
+    const clock = BigInt(Date.now()) * 1000n;
+    await db.transaction(async (tx) => {
+      await tx.query("UPDATE server_versions SET description = 'a1' WHERE name = 'com.example/a'");
+      await tx.query("UPDATE server_versions SET description = 'a2' WHERE name = 'com.example/a'");
+    });
+    const afterA = await nameGenerations("com.example/a", "com.example/b");
+    assert.equal(afterA["com.example/b"], before["com.example/b"], "b did not change");
+    assert.notEqual(afterA["com.example/a"], before["com.example/a"]);
+    assert.ok(BigInt(afterA["com.example/a"] ?? "0") >= clock - 5_000_000n, "at least the clock");
+    // Both names in one transaction: both move; a new name gets its first generation.
+    await db.transaction(async (tx) => {
+      await tx.query(
+        "UPDATE server_versions SET description = 'both' WHERE name IN ('com.example/a', 'com.example/b')",
+      );
+      await insert(tx, "com.example/new", "1.0.0", true);
+    });
+    const afterBoth = await nameGenerations("com.example/a", "com.example/b", "com.example/new");
+    assert.notEqual(afterBoth["com.example/a"], afterA["com.example/a"]);
+    assert.notEqual(afterBoth["com.example/b"], afterA["com.example/b"]);
+    assert.ok(afterBoth["com.example/new"] !== undefined);
+    // A rolled-back change moves nothing.
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        await tx.query("UPDATE server_versions SET description = 'x' WHERE name = 'com.example/a'");
+        throw new Error("abandon");
+      }),
+      /abandon/,
+    );
+    assert.deepEqual(await nameGenerations("com.example/a", "com.example/b", "com.example/new"), afterBoth);
+  });
+
+  it("reports no replay position on a primary", async () => {
+    assert.equal((await new ServerStore(db).freshness([])).replayed, null);
   });
 });

@@ -2,8 +2,19 @@ import assert from "node:assert/strict";
 import type { RegistryClaims } from "../../src/auth";
 import { ProblemError } from "../../src/errors";
 import { MAX_VERSIONS_PER_NAME, precedence, systemCaller, type RegistryService } from "../../src/service";
-import type { Database } from "../../src/store";
+import type { Database, EntryRow } from "../../src/store";
 import { serverJson, testRegistry, type TestRegistry } from "../support/registry";
+
+/** Reads straight from the database, untagged (no cache in these tests). */
+const DIRECT = { tagged: false };
+
+/** The registry's metadata of a stored API entry. */
+function official(entry: EntryRow): { isLatest: boolean; publishedAt: string; updatedAt: string } {
+  const parsed = JSON.parse(entry.entryJson) as {
+    _meta: Record<string, { isLatest: boolean; publishedAt: string; updatedAt: string }>;
+  };
+  return parsed._meta["io.modelcontextprotocol.registry/official"] ?? assert.fail("no official metadata");
+}
 
 async function rejectsWith(
   promise: Promise<unknown>,
@@ -68,9 +79,9 @@ describe("service: publish, isLatest and status", function () {
         const name = `com.example/matrix-${index}`;
         await publishAll(name, versions);
         assert.deepEqual(await latestOf(name), [expected]);
-        const latest = await service.get(name, "latest", false);
-        assert.equal(latest.version, expected);
-        assert.equal(latest.isLatest, true);
+        const latest = await service.get(name, "latest", false, DIRECT);
+        assert.equal(latest.entry.version, expected);
+        assert.equal(official(latest.entry).isLatest, true);
       });
     });
 
@@ -86,8 +97,8 @@ describe("service: publish, isLatest and status", function () {
       const bulk = await service.setStatusAll(admin, name, { status: "deleted" });
       assert.equal(bulk.updatedCount, 3);
       assert.deepEqual(await latestOf(name), ["2.0.0"], "exactly one latest row even when all are deleted");
-      await rejectsWith(service.get(name, "latest", false), 404);
-      assert.equal((await service.get(name, "latest", true)).version, "2.0.0");
+      await rejectsWith(service.get(name, "latest", false, DIRECT), 404);
+      assert.equal((await service.get(name, "latest", true, DIRECT)).entry.version, "2.0.0");
       await service.publish(admin, serverJson(name, "0.1.0"));
       assert.deepEqual(
         await latestOf(name),
@@ -128,17 +139,18 @@ describe("service: publish, isLatest and status", function () {
         remoteUrls: [],
         maxVersions: MAX_VERSIONS_PER_NAME,
       });
-      const first = await store.publish(request("build-b"));
-      assert.equal(first.outcome, "decide");
+      const only = async (version: string, versus?: { id: string; order: number }) => {
+        const result = await store.publishMany(name, [request(version)], versus);
+        assert.ok(result.kind === "outcomes");
+        return result.outcomes[0] ?? assert.fail("one outcome per version");
+      };
+      const first = await only("build-b");
       assert.ok(first.outcome === "decide");
       assert.equal(first.latest.version, "build-a");
-      const stale = await store.publish({ ...request("build-b"), versus: { id: "0", order: 1 } });
+      const stale = await only("build-b", { id: "0", order: 1 });
       assert.equal(stale.outcome, "decide", "an ordering against another row is not used");
       assert.deepEqual(await latestOf(name), ["build-a"], "nothing was written while deciding");
-      const stored = await store.publish({
-        ...request("build-b"),
-        versus: { id: first.latest.id, order: -1 },
-      });
+      const stored = await only("build-b", { id: first.latest.id, order: -1 });
       assert.ok(stored.outcome === "stored");
       assert.equal(stored.stored.isLatest, false, "the service's ordering is used for its row");
       assert.deepEqual(await latestOf(name), ["build-a"]);
@@ -203,7 +215,7 @@ describe("service: publish, isLatest and status", function () {
       assert.equal(error.errors?.[0]?.location, "body.remotes[1].url");
       const fresh = await db.query("SELECT 1 FROM remote_urls WHERE url = 'https://fresh.example.com/sse'");
       assert.equal(fresh.rows.length, 0, "the rolled-back publish did not claim its other URLs");
-      await rejectsWith(service.get("com.example/thief", "1.0.0", true), 404);
+      await rejectsWith(service.get("com.example/thief", "1.0.0", true, DIRECT), 404);
     });
 
     it(`refuses version ${MAX_VERSIONS_PER_NAME + 1} of a name`, async function () {
@@ -314,7 +326,7 @@ describe("service: publish, isLatest and status", function () {
     });
 
     it("updates the document and updatedAt, keeping publishedAt", async () => {
-      const before = await service.get("com.example/edit", "1.0.0", false);
+      const before = official((await service.get("com.example/edit", "1.0.0", false, DIRECT)).entry);
       const after = await service.edit(
         admin,
         "com.example/edit",

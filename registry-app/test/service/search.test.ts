@@ -37,7 +37,7 @@ describe("service: ranked search on the real dataset", function () {
   after(async () => registry?.close());
 
   async function search(text: string, limit = 100): Promise<string[]> {
-    const page = await service.list({ search: text, limit, includeDeleted: false });
+    const page = await service.list({ search: text, limit, includeDeleted: false }, { tagged: false });
     return page.entries.map((entry) => entry.name);
   }
 
@@ -92,7 +92,10 @@ describe("service: ranked search on the real dataset", function () {
     const walked: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = await service.list({ search: "server", limit: 17, includeDeleted: false, cursor });
+      const page = await service.list(
+        { search: "server", limit: 17, includeDeleted: false, cursor },
+        { tagged: false },
+      );
       walked.push(...page.entries.map((entry) => entry.name));
       cursor = page.nextCursor;
     } while (cursor !== undefined && walked.length < 2_000);

@@ -116,7 +116,11 @@ describe("store: through PgBouncer in transaction mode", function () {
   });
 
   it("keeps per-name locking and exactly one latest under concurrent publishes", async () => {
-    const registry = await testRegistry("pooler_app", { MCP_REGISTRY_DATABASE_URL: pooledUrl });
+    // PgBouncer before 1.21 (Debian's 1.18 here) keeps no prepared statements across server connections.
+    const registry = await testRegistry("pooler_app", {
+      MCP_REGISTRY_DATABASE_URL: pooledUrl,
+      MCP_REGISTRY_DATABASE_PREPARED_STATEMENTS: "false",
+    });
     try {
       const service = registry.runtime.service;
       const admin = systemCaller("test");
@@ -143,6 +147,33 @@ describe("store: through PgBouncer in transaction mode", function () {
       assert.equal(list.statusCode, 200);
     } finally {
       await registry.close();
+    }
+  });
+
+  it("names the variable to turn off when the pooler keeps no prepared statements (before 1.21)", async () => {
+    const version = /PgBouncer (\d+)\.(\d+)/.exec(
+      spawnSync(PGBOUNCER as string, ["--version"], { encoding: "utf8" }).stdout,
+    );
+    const keepsThem = Number(version?.[1]) > 1 || (Number(version?.[1]) === 1 && Number(version?.[2]) >= 21);
+    const db = new Database({
+      url: pooledUrl,
+      poolSize: 6,
+      connectTimeoutMs: 5_000,
+      statementTimeoutMs: 5_000,
+      preparedStatements: true,
+    });
+    try {
+      // Six client connections over two server connections: a statement prepared on one server
+      // session is soon bound on another.
+      const runs = Promise.all(
+        Array.from({ length: 6 }, async () => {
+          for (let i = 0; i < 20; i += 1) await db.query("SELECT $1::int AS n", [i], { prepare: true });
+        }),
+      );
+      if (keepsThem) await runs;
+      else await assert.rejects(runs, /MCP_REGISTRY_DATABASE_PREPARED_STATEMENTS=false/);
+    } finally {
+      await db.close();
     }
   });
 });

@@ -60,6 +60,11 @@ describe("store: values PostgreSQL refuses are a 400, not a 500", function () {
   });
   after(async () => registry.close());
 
+  /** One version through the store's publish statement. */
+  function publishOne(publish: PublishRequest): Promise<unknown> {
+    return registry.runtime.store.publishMany(publish.name, [publish]);
+  }
+
   async function count(): Promise<number> {
     const { rows } = await registry.runtime.db.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM server_versions",
@@ -69,32 +74,31 @@ describe("store: values PostgreSQL refuses are a 400, not a 500", function () {
 
   it("22P05: a \\u0000 escape in the jsonb document", async () => {
     const document = serverJson("com.example/nul", "1.0.0", { title: "a\u0000" });
-    await refusedWith(registry.runtime.store.publish(request("com.example/nul", { document })), "22P05");
+    await refusedWith(publishOne(request("com.example/nul", { document })), "22P05");
     assert.equal(await count(), 0, "nothing half-created");
   });
 
   it("22P02: an unpaired surrogate escape in the jsonb document", async () => {
     const document = serverJson("com.example/lone", "1.0.0", { description: "\ud800" });
-    await refusedWith(registry.runtime.store.publish(request("com.example/lone", { document })), "22P02");
+    await refusedWith(publishOne(request("com.example/lone", { document })), "22P02");
   });
 
   it("22021: a NUL in a text parameter", async () => {
-    await refusedWith(registry.runtime.store.versions("com.example/a\u0000b", false), "22021");
+    await refusedWith(
+      registry.runtime.store.reading({ tagged: false }, (reader) =>
+        reader.versions("com.example/a\u0000b", false),
+      ),
+      "22021",
+    );
   });
 
   it("22003: a number out of range of its column (the version cap as integer)", async () => {
-    await refusedWith(
-      registry.runtime.store.publish(request("com.example/cap", { maxVersions: 2 ** 31 })),
-      "22003",
-    );
+    await refusedWith(publishOne(request("com.example/cap", { maxVersions: 2 ** 31 })), "22003");
   });
 
   it("54000: a remote URL too large for its btree index", async () => {
     const url = `https://big.example.com/${randomBytes(3000).toString("base64url")}`;
-    await refusedWith(
-      registry.runtime.store.publish(request("com.example/big", { remoteUrls: [url] })),
-      "54000",
-    );
+    await refusedWith(publishOne(request("com.example/big", { remoteUrls: [url] })), "54000");
     const { rows } = await registry.runtime.db.query("SELECT 1 FROM remote_urls");
     assert.equal(rows.length, 0, "no claim left behind");
   });

@@ -94,3 +94,15 @@ export function serverJson(
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** Hits and misses of a registry's read cache, from its /metrics. */
+export async function cacheLookups(registry: TestRegistry): Promise<{ hit: number; miss: number }> {
+  const text = (await registry.app.inject({ method: "GET", url: "/metrics" })).body;
+  const count = (outcome: string) =>
+    Number(
+      new RegExp(`^mcp_registry_read_cache_lookups_total\\{outcome="${outcome}"\\} (\\d+)`, "m").exec(
+        text,
+      )?.[1] ?? 0,
+    );
+  return { hit: count("hit"), miss: count("miss") };
+}
