@@ -28,7 +28,6 @@ import {
   GSA_EMAIL,
   capture,
   gcsAccess,
-  isSecretOutput,
   isSecretPath,
   kind,
   GCS_EGRESS,

@@ -8,7 +8,20 @@ const repoRoot = path.resolve(__dirname, "../..");
 const scriptsDir = path.join(repoRoot, "scripts");
 
 /** The system tools the scripts use besides the ones stubbed; linked into a private bin directory. */
-const systemTools = ["bash", "dirname", "grep", "head", "mkdir", "od", "tr"];
+const systemTools = [
+  "bash",
+  "date",
+  "dirname",
+  "grep",
+  "head",
+  "mkdir",
+  "mktemp",
+  "od",
+  "rm",
+  "tail",
+  "tee",
+  "tr",
+];
 
 interface Sandbox {
   bin: string;
@@ -44,11 +57,14 @@ function makeSandbox(stubs: string[]): Sandbox {
   fs.writeFileSync(log, "");
   for (const tool of systemTools) fs.symlinkSync(which(tool), path.join(bin, tool));
   for (const stub of stubs) {
-    // Exit status per stub and sub-command comes from STUB_EXIT_<name>_<subcommand> (default 0).
+    // Exit status per stub and sub-command comes from STUB_EXIT_<name>_<subcommand> (default 0), its standard
+    // output from STUB_OUTPUT_<name>_<subcommand> (default none).
     const body = [
       "#!/usr/bin/env bash",
       `name=${stub}`,
       `( IFS=$'\\x1f'; printf '%s\\x1f%s\\n' "$name" "$*" >> "${log}" )`,
+      'out="STUB_OUTPUT_${name}_${1:-none}"',
+      '[[ -z "${!out:-}" ]] || printf \'%s\\n\' "${!out}"',
       'var="STUB_EXIT_${name}_${1:-none}"',
       'exit "${!var:-0}"',
       "",
@@ -230,6 +246,89 @@ describe("scripts", () => {
       const sandbox = makeSandbox(allTools);
       const result = sandbox.run("preview.sh", ["staging"], { STUB_EXIT_pulumi_preview: "255" });
       assert.equal(result.status, 255);
+    });
+  });
+
+  describe("drift.sh", () => {
+    const drift = "error: no changes were expected but changes were proposed";
+    const previewOf = (calls: string[][]) => calls.find((call) => call[0] === "pulumi")?.slice(1);
+    const ghCalls = (sandbox: Sandbox) =>
+      sandbox
+        .calls()
+        .filter((call) => call[0] === "gh")
+        .map((call) => call.slice(1, 3).join(" "));
+
+    it("previews the stack with refresh, expecting no changes, and files nothing when there is no drift", () => {
+      const sandbox = makeSandbox([...allTools, "gh"]);
+      const result = sandbox.run("drift.sh", ["production"], { PULUMI_ORG: "acme" });
+      assert.equal(result.status, 0, result.stderr);
+      assert.deepEqual(previewOf(sandbox.calls()), [
+        "preview",
+        "--stack",
+        "acme/production",
+        "--refresh",
+        "--expect-no-changes",
+        "--diff",
+        "--non-interactive",
+        "--policy-pack",
+        path.join(repoRoot, "policies"),
+        "--policy-pack-config",
+        path.join(repoRoot, "policies/config/production.json"),
+      ]);
+      assert.deepEqual(ghCalls(sandbox), []);
+      assert.match(result.stdout, /no drift in stack production/);
+    });
+
+    it("opens a drift issue with the preview's output when changes are proposed and none is open", () => {
+      const sandbox = makeSandbox([...allTools, "gh"]);
+      const result = sandbox.run("drift.sh", ["staging"], {
+        STUB_EXIT_pulumi_preview: "255",
+        STUB_OUTPUT_pulumi_preview: `~ gcp:container:Cluster cluster update [diff: ~labels]\n${drift}`,
+      });
+      assert.equal(result.status, 2, result.stderr);
+      assert.deepEqual(ghCalls(sandbox), ["label create", "issue list", "issue create"]);
+      const create = sandbox
+        .calls()
+        .find((call) => call[0] === "gh" && call[1] === "issue" && call[2] === "create")!;
+      assert.equal(create[create.indexOf("--title") + 1], "Drift in stack staging");
+      assert.equal(create[create.indexOf("--label") + 1], "drift");
+      assert.match(result.stdout, /opened an issue/);
+    });
+
+    it("comments on the open drift issue of the stack instead of opening another", () => {
+      const sandbox = makeSandbox([...allTools, "gh"]);
+      const result = sandbox.run("drift.sh", ["staging"], {
+        STUB_EXIT_pulumi_preview: "255",
+        STUB_OUTPUT_pulumi_preview: drift,
+        STUB_OUTPUT_gh_issue: "42",
+      });
+      assert.equal(result.status, 2, result.stderr);
+      assert.deepEqual(ghCalls(sandbox), ["label create", "issue list", "issue comment"]);
+      const comment = sandbox.calls().find((call) => call[0] === "gh" && call[2] === "comment")!;
+      assert.equal(comment[3], "42");
+      assert.match(result.stdout, /commented on issue #42/);
+    });
+
+    it("fails without filing an issue when the preview fails for another reason", () => {
+      const sandbox = makeSandbox([...allTools, "gh"]);
+      const result = sandbox.run("drift.sh", ["production"], {
+        STUB_EXIT_pulumi_preview: "255",
+        STUB_OUTPUT_pulumi_preview: "error: failed to get credentials",
+      });
+      assert.equal(result.status, 255);
+      assert.match(result.stderr, /failed \(exit 255\) for a reason other than drift; no issue filed/);
+      assert.deepEqual(ghCalls(sandbox), []);
+    });
+
+    it("refuses the local stack, and stops with a hint when gh is missing", () => {
+      const local = makeSandbox([...allTools, "gh"]).run("drift.sh", ["local"]);
+      assert.equal(local.status, 1);
+      assert.match(local.stderr, /cloud stacks only/);
+      const noGh = makeSandbox(allTools);
+      const result = noGh.run("drift.sh", ["staging"]);
+      assert.equal(result.status, 1);
+      assert.match(result.stderr, /'gh' is not installed or not on PATH/);
+      assert.deepEqual(noGh.calls(), []);
     });
   });
 

@@ -39,7 +39,9 @@ type Manifest = Record<string, unknown> & {
 };
 
 /** Workload kinds a twin judges, and their resources (for bindings' exclusions). */
-export const WORKLOAD_RESOURCES: Readonly<Record<string, { group: string; version: string; resource: string }>> = {
+export const WORKLOAD_RESOURCES: Readonly<
+  Record<string, { group: string; version: string; resource: string }>
+> = {
   Pod: { group: "", version: "v1", resource: "pods" },
   Deployment: { group: "apps", version: "v1", resource: "deployments" },
   StatefulSet: { group: "apps", version: "v1", resource: "statefulsets" },
@@ -51,13 +53,17 @@ export const WORKLOAD_RESOURCES: Readonly<Record<string, { group: string; versio
 
 const OPERATIONS = ["CREATE", "UPDATE"];
 export const POLICY_PREFIX = "mcp-registry-";
-export const MANAGED_BY = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "mcp-registry" };
+export const MANAGED_BY = {
+  "app.kubernetes.io/managed-by": "pulumi",
+  "app.kubernetes.io/part-of": "mcp-registry",
+};
 /** On each binding: the exemptions it carries over, with their expiry (auditors read it off the cluster). */
 export const EXEMPTIONS_ANNOTATION = "mcp-registry.io/exemptions";
 
 /** A registry prefix as a CEL string literal (prefixes hold no quote or backslash; anything else is refused). */
 function celString(text: string): string {
-  if (!/^[A-Za-z0-9.:/_-]+$/.test(text)) throw new Error(`allowed registry prefix "${text}" is not a registry path`);
+  if (!/^[A-Za-z0-9.:/_-]+$/.test(text))
+    throw new Error(`allowed registry prefix "${text}" is not a registry path`);
   return `'${text}'`;
 }
 
@@ -204,7 +210,8 @@ const REPOSITORY_VARIABLES = [
 
 /** The ValidatingAdmissionPolicy twin of one CrossGuard policy. */
 export function admissionPolicy(policy: GuardedPolicy, params: AdmissionParams): Manifest {
-  const variables = policy === "images-allowed-registries" ? [...VARIABLES, ...REPOSITORY_VARIABLES] : VARIABLES;
+  const variables =
+    policy === "images-allowed-registries" ? [...VARIABLES, ...REPOSITORY_VARIABLES] : VARIABLES;
   const skippedOwners = Object.entries(WORKLOAD_RESOURCES)
     .filter(([kind]) => kind !== "Pod")
     .map(([kind]) => `'${kind}'`)
@@ -279,7 +286,13 @@ export function exemptObjects(
             "admission twin; only chart objects (<release>:<Kind>:<namespace>/<name>) of workload kinds can be " +
             "carried over to its binding",
         );
-      found.push({ exemption: exemption.id, expiresOn: exemption.expiresOn, kind, namespace: match[2]!, name: match[3]! });
+      found.push({
+        exemption: exemption.id,
+        expiresOn: exemption.expiresOn,
+        kind,
+        namespace: match[2]!,
+        name: match[3]!,
+      });
     }
   }
   return found;
@@ -293,7 +306,9 @@ export function admissionBinding(
   exempt: readonly ExemptObject[],
 ): Manifest {
   const here = exempt.filter((e) => e.namespace === namespace);
-  const annotation = here.map((e) => `${e.exemption} ${e.kind}/${e.name} until ${e.expiresOn ?? "no expiry"}`);
+  const annotation = here.map(
+    (e) => `${e.exemption} ${e.kind}/${e.name} until ${e.expiresOn ?? "no expiry"}`,
+  );
   return {
     apiVersion: "admissionregistration.k8s.io/v1",
     kind: "ValidatingAdmissionPolicyBinding",
