@@ -32,7 +32,7 @@ ensure_dependencies
 
 # The stack's chart source (stacks/Pulumi.<stack>.yaml), then one line per pinned chart: name, repository, version.
 # shellcheck disable=SC2016 # the single-quoted program is TypeScript for tsx, not shell
-mapfile -t rows < <(cd "$REPO_ROOT" && STACK="$stack" npx --no-install tsx -e '
+mapfile -t rows < <(cd "$REPO_ROOT" && STACK="$stack" "$REPO_ROOT/node_modules/.bin/tsx" -e '
   import * as fs from "node:fs";
   import { parse } from "yaml";
   import { charts } from "./infra/versions";

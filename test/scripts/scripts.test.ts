@@ -47,7 +47,7 @@ function which(tool: string): string {
  * A PATH holding only stub binaries (which record their arguments, one call per line, fields split by
  * a unit separator) and the few real system tools the scripts need: no real pulumi/minikube/kubectl.
  */
-function makeSandbox(stubs: string[]): Sandbox {
+function makeSandbox(stubs: string[], realTools: string[] = []): Sandbox {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "scripts-test-"));
   const bin = path.join(root, "bin");
   const home = path.join(root, "home");
@@ -55,7 +55,7 @@ function makeSandbox(stubs: string[]): Sandbox {
   fs.mkdirSync(home);
   const log = path.join(root, "calls.log");
   fs.writeFileSync(log, "");
-  for (const tool of systemTools) fs.symlinkSync(which(tool), path.join(bin, tool));
+  for (const tool of [...systemTools, ...realTools]) fs.symlinkSync(which(tool), path.join(bin, tool));
   for (const stub of stubs) {
     // Exit status per stub and sub-command comes from STUB_EXIT_<name>_<subcommand> (default 0), its standard
     // output from STUB_OUTPUT_<name>_<subcommand> (default none).
@@ -329,6 +329,67 @@ describe("scripts", () => {
       assert.equal(result.status, 1);
       assert.match(result.stderr, /'gh' is not installed or not on PATH/);
       assert.deepEqual(noGh.calls(), []);
+    });
+  });
+
+  describe("mirror-charts.sh", () => {
+    const base = "oci://europe-west1-docker.pkg.dev/mcp-registry-staging/charts";
+    const pinned = (): { chart: string; version: string }[] => {
+      const text = fs.readFileSync(path.join(repoRoot, "infra/versions.ts"), "utf8");
+      return [...text.matchAll(/\{\s*chart: "([^"]+)",\s*repo: "[^"]+",\s*version: "([^"]+)"/g)].map((m) => ({
+        chart: m[1]!,
+        version: m[2]!,
+      }));
+    };
+
+    it("pulls every pinned chart and pushes it to the stack's chart mirror, after logging in with gcloud's token", function () {
+      this.timeout(120_000);
+      // node is real: the script reads the pins and the stack's chart source through tsx.
+      const sandbox = makeSandbox(["helm", "gcloud"], ["node"]);
+      const result = sandbox.run("mirror-charts.sh", ["staging"], { STUB_EXIT_helm_show: "1" });
+      assert.equal(result.status, 0, result.stderr);
+      const helm = sandbox.calls().filter((call) => call[0] === "helm");
+      assert.deepEqual(helm[0], [
+        "helm",
+        "registry",
+        "login",
+        "europe-west1-docker.pkg.dev",
+        "--username",
+        "oauth2accesstoken",
+        "--password-stdin",
+      ]);
+      const charts = pinned();
+      assert.ok(charts.length >= 8, "infra/versions.ts pins the charts");
+      const pushes = helm.filter((call) => call[1] === "push").map((call) => call.slice(2));
+      assert.deepEqual(
+        pushes.map(([archive, to]) => [path.basename(archive!), to]),
+        charts.map(({ chart, version }) => [`${chart}-${version}.tgz`, base]),
+      );
+      assert.equal(helm.filter((call) => call[1] === "pull").length, charts.length);
+    });
+
+    it("pushes nothing that the mirror already holds", function () {
+      this.timeout(120_000);
+      const sandbox = makeSandbox(["helm", "gcloud"], ["node"]);
+      const result = sandbox.run("mirror-charts.sh", ["production"]);
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(sandbox.calls().filter((call) => call[0] === "helm" && call[1] === "push").length, 0);
+      assert.match(result.stdout, /0 chart\(s\) pushed/);
+    });
+
+    it("refuses the local stack, an unknown flag and a missing helm before touching anything", () => {
+      const refusals: [string[], string[], RegExp][] = [
+        [["helm", "gcloud"], ["local"], /only cloud stacks have a mirror/],
+        [["helm", "gcloud"], ["staging", "--charts"], /unknown argument '--charts'/],
+        [["gcloud"], ["staging"], /'helm' is not installed or not on PATH/],
+      ];
+      for (const [stubs, args, message] of refusals) {
+        const sandbox = makeSandbox(stubs);
+        const result = sandbox.run("mirror-charts.sh", args);
+        assert.equal(result.status, 1, args.join(" "));
+        assert.match(result.stderr, message);
+        assert.deepEqual(sandbox.calls(), []);
+      }
     });
   });
 
