@@ -33,6 +33,15 @@ describe("policy report (policies/REPORT.md)", function () {
     const text = fs.readFileSync(reportPath, "utf8");
     assert.match(text, new RegExp(`^\\| local +\\| +\\d+ \\| +${policies.length} \\|`, "m"));
     assert.match(text, /^## Chart-rendered objects$/m);
+    assert.match(text, /^## Secrets, image mirrors and in-cluster guardrails$/m);
+    assert.match(
+      text,
+      /^\| production +\| required +\| `ClusterSecretStore\/gcp-secret-manager` +\| `europe-west1-docker\.pkg\.dev\/mcp-registry-production\/` +\| `oci:[^|]+\/charts` +\| `Deny` +\|$/m,
+    );
+    assert.match(
+      text,
+      /^\| local +\| no \(stack config and generated values\) +\|.*\| `Warn`, `Audit` +\|$/m,
+    );
     assert.match(text, /^\| production +\| +\d+ \| [^|]*kube-prometheus-stack \d+[^|]*\| +\d+ \| +0 \|/m);
     assert.match(
       text,
