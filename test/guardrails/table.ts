@@ -1,6 +1,10 @@
 // The shared table of good and bad pod specs that both twins of each guarded rule must judge alike: the CrossGuard
 // policy (its validateResource, as the pack runs it) and its ValidatingAdmissionPolicy (the real API server).
-import type { AdmissionParams, GuardedPolicy } from "../../policies/src/core/admission";
+import {
+  GUARDED_POLICIES,
+  type AdmissionParams,
+  type GuardedPolicy,
+} from "../../policies/src/core/admission";
 import { goodContainer, goodPodSpec } from "./support";
 
 export const TABLE_PARAMS: AdmissionParams = {
@@ -179,14 +183,7 @@ export const TABLE: readonly Row[] = [
         },
       ],
     },
-    violates: [
-      "pods-no-privileged",
-      "pods-host-namespaces",
-      "pods-run-as-non-root",
-      "images-pinned",
-      "images-allowed-registries",
-      "pods-resources",
-    ],
+    violates: GUARDED_POLICIES,
   },
 ];
 
