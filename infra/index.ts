@@ -14,7 +14,9 @@ import {
 } from "./data/naming";
 import { RestoreDrill } from "./data/restore-drill";
 import { HardenedNamespace } from "./lib/namespace";
-import { PlatformServices } from "./platform";
+import { PLATFORM_NAMESPACES, PlatformServices } from "./platform";
+import { ESO_NAMESPACE } from "./platform/external-secrets";
+import { AdmissionGuardrails } from "./platform/guardrails";
 import type { Platform } from "./platform/types";
 import { REGISTRY_PORT, RegistryApp, SERVER_SELECTOR } from "./registry/app";
 import { RegistryPackageIdentity } from "./registry/identity";
@@ -22,6 +24,9 @@ import { RegistryImage, imageSourceFor } from "./registry/image";
 import { RegistryMonitoring } from "./registry/monitoring";
 import { RegistryRoute } from "./registry/route";
 import { RegistrySecrets } from "./registry/secrets";
+import { KubernetesSecretStore } from "./secrets/kubernetes";
+import { SecretManagerStore } from "./secrets/secret-manager";
+import type { SecretStore } from "./secrets/types";
 import { loadSettings } from "./settings";
 import { GcsStore } from "./storage/gcs";
 import { MinioStore } from "./storage/minio";
@@ -41,10 +46,45 @@ export const cluster: Cluster =
         extraApis: settings.gateway.cloudDnsZone ? ["dns.googleapis.com"] : [],
       });
 
+// --- in-cluster guardrails (issue 16): the pack's key pod rules as ValidatingAdmissionPolicies, in every namespace ---
+new AdmissionGuardrails("guardrails", {
+  provider: cluster.provider,
+  environment: settings.environment,
+  mode: settings.guardrails.admission,
+  namespaces: [
+    ...Object.values(PLATFORM_NAMESPACES),
+    REGISTRY_NAMESPACE,
+    RESTORE_DRILL_NAMESPACE,
+    ...(settings.objectStore.kind === "minio" ? [settings.namespaces.platform] : []),
+    ...(gke ? [ESO_NAMESPACE] : []),
+  ],
+  dependsOn: cluster.ready,
+});
+
+// --- secrets (issue 16): Secret Manager synced by External Secrets Operator on GKE; Kubernetes Secrets locally ---
+const secretManager = gke
+  ? new SecretManagerStore("secrets", {
+      provider: cluster.provider,
+      project: gke.project,
+      region: gke.region,
+      workloadPool: cluster.workloadIdentity?.pool ?? "",
+      chartSource: settings.charts.source,
+      imageMirror: cluster.imageMirror,
+      // The namespaces whose workloads read secrets: the registry (and its dumps), the drill, Grafana.
+      consumerNamespaces: [REGISTRY_NAMESPACE, RESTORE_DRILL_NAMESPACE, PLATFORM_NAMESPACES.monitoring],
+      versions: settings.secretVersions,
+      replicas: 2,
+      protect: settings.protectStatefulResources,
+      dependsOn: cluster.ready,
+    })
+  : undefined;
+const secrets: SecretStore = secretManager ?? new KubernetesSecretStore();
+
 // --- platform services (issue 5): cert-manager, Gateway API + NGINX Gateway Fabric, CNPG, K8up, monitoring ---
 const platformServices = new PlatformServices("platform", {
   provider: cluster.provider,
   chartSource: settings.charts.source,
+  imageMirror: cluster.imageMirror,
   gateway: settings.gateway,
   monitoring: settings.monitoring,
   storageClass: cluster.storageClass,
@@ -55,8 +95,14 @@ const platformServices = new PlatformServices("platform", {
   routeNamespaces: [REGISTRY_NAMESPACE],
   protect: settings.protectStatefulResources,
   dependsOn: cluster.ready,
+  secrets,
 });
 export const platform: Platform = platformServices;
+secretManager?.operator.monitor(
+  "secrets-operator-metrics",
+  { selectorLabels: platform.monitoring.selectorLabels, dependsOn: platform.ready },
+  cluster.provider,
+);
 
 // --- backup object store (issue 5): MinIO or GCS, behind BackupObjectStore ---
 export const objectStore: BackupObjectStore =
@@ -76,6 +122,7 @@ export const objectStore: BackupObjectStore =
         settings: settings.objectStore,
         workloadPool: cluster.workloadIdentity?.pool ?? "",
         protect: settings.protectStatefulResources,
+        secrets,
       });
 /** Who reads and writes backups (contract in infra/storage/types.ts): the data section grants them access. */
 export const backupConsumers: BackupConsumers = {
@@ -111,6 +158,8 @@ const database = new Database(
     clientSelectors: [{ "app.kubernetes.io/name": "registry" }],
     drillNamespace: RESTORE_DRILL_NAMESPACE,
     protect: settings.protectStatefulResources,
+    imageMirror: cluster.imageMirror,
+    secrets,
   },
   { dependsOn: [registryNamespace, ...cluster.ready] },
 );
@@ -136,9 +185,11 @@ const restoreDrill = new RestoreDrill("restore-drill", {
       { dependsOn: [ns] },
     ),
   readerPassword: database.drillReaderPassword,
+  secrets,
   database: settings.database,
   storageClass: settings.database.storageClass ?? cluster.storageClass,
   platform,
+  imageMirror: cluster.imageMirror,
 });
 
 const image = new RegistryImage("registry-image", {
@@ -151,6 +202,7 @@ const registrySecrets = new RegistrySecrets(
     namespace: registryNamespace.name,
     githubClientSecret: settings.secrets.githubClientSecret,
     packageRegistryCredentials: settings.secrets.packageRegistryCredentials,
+    store: secrets,
   },
   inRegistryNamespace,
 );
@@ -185,7 +237,7 @@ const registry = new RegistryApp("registry", {
   secrets: registrySecrets.refs,
   spreadAcrossZones: regional,
   platform,
-  dependsOn: [registryNamespace, database.cluster, ...cluster.ready],
+  dependsOn: [registryNamespace, database.cluster, ...registrySecrets.ready, ...cluster.ready],
   googleServiceAccount: packageIdentity?.email,
 });
 const route = new RegistryRoute("registry-route", {

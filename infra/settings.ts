@@ -3,7 +3,9 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { chartMirrorUrl, mirrorFor } from "./lib/mirror";
 import { archiveProblems } from "./platform/chart-archive";
+import { PACKAGE_CREDENTIAL_ID, SECRET_IDS } from "./secrets/catalog";
 import { isGcpRegion, isZoneOfRegion } from "./regions";
 import { charts as pinnedCharts } from "./versions";
 
@@ -285,6 +287,20 @@ const chartsSchema = z
   })
   .default({ source: { kind: "repository" } });
 
+// Secret Manager versions SREs pinned after rotating a value (GKE stacks): secret id → version number. An id not
+// listed reads the version Pulumi created. Pinning a new version restarts the workloads that read it at start-up.
+const secretVersionsSchema = z
+  .partialRecord(z.union([z.enum(SECRET_IDS), z.string().regex(PACKAGE_CREDENTIAL_ID)]), positiveInt, {
+    error: `keys must be secret ids (${SECRET_IDS.join(", ")}, registry-package-credential-<n>), values version numbers`,
+  })
+  .default({});
+
+// In-cluster guardrails: the ValidatingAdmissionPolicies twin of the pack's key pod rules either warn and audit
+// (roll-out) or deny; production must deny.
+const guardrailsSchema = z
+  .strictObject({ admission: z.enum(["audit", "deny"]) })
+  .default({ admission: "audit" });
+
 /** Every plain (non-secret) key the program reads, with its schema. */
 const keySchemas = {
   environment: environmentSchema,
@@ -298,6 +314,8 @@ const keySchemas = {
   objectStore: objectStoreSchema,
   namespaces: namespacesSchema,
   charts: chartsSchema,
+  secretVersions: secretVersionsSchema,
+  guardrails: guardrailsSchema,
 } as const;
 
 /** Keys that must be stored with `pulumi config set --secret`. */
@@ -325,6 +343,8 @@ export type MonitoringSettings = Plain["monitoring"];
 export type ObjectStoreSettings = Plain["objectStore"];
 export type ResourceSettings = z.output<typeof resources>;
 export type ChartSettings = Plain["charts"];
+export type SecretVersions = Plain["secretVersions"];
+export type GuardrailSettings = Plain["guardrails"];
 
 export interface Settings {
   readonly project: string;
@@ -342,6 +362,10 @@ export interface Settings {
   readonly namespaces: Readonly<Plain["namespaces"]>;
   /** Where charts come from; a directory source's path is absolute here. */
   readonly charts: Readonly<ChartSettings>;
+  /** Secret Manager versions pinned after rotations (GKE). */
+  readonly secretVersions: Readonly<SecretVersions>;
+  /** How the in-cluster admission guardrails act. */
+  readonly guardrails: Readonly<GuardrailSettings>;
   /** Secret values; each is a secret Output, or undefined when the key is unset and optional. */
   readonly secrets: {
     readonly githubClientSecret: pulumi.Output<string> | undefined;
@@ -407,6 +431,19 @@ export function loadSettings(source: ConfigSource = pulumiConfigSource()): Setti
   const cluster = plain.cluster as Plain["cluster"] | undefined;
   if (cluster?.kind === "gke") problems.push(...gcpProblems(cluster, gcp));
   const credentialValues = decodeCredentialSecrets(source.values[`${PROJECT}:packageRegistryCredentials`]);
+  const chartSettings = plain.charts as Plain["charts"] | undefined;
+  // An OCI chart source on GKE is the stack's own chart mirror, nothing else.
+  if (
+    cluster?.kind === "gke" &&
+    chartSettings?.source.kind === "oci" &&
+    gcp.project &&
+    gcp.region &&
+    isGcpRegion(gcp.region)
+  ) {
+    const expected = chartMirrorUrl(mirrorFor(gcp.project, gcp.region));
+    if (chartSettings.source.baseUrl.replace(/\/+$/, "") !== expected)
+      problems.push(`${PROJECT}:charts.source.baseUrl: must be the stack's chart mirror ${expected}`);
+  }
   if (problems.length === 0) {
     problems.push(
       ...crossKeyProblems(plain as Plain, source.values[`${PROJECT}:githubClientSecret`] !== undefined),
@@ -560,6 +597,12 @@ function crossKeyProblems(v: Plain, hasGithubSecret: boolean): string[] {
     problems.push(`${k("objectStore.kind")}: must be minio on a minikube cluster`);
   if (v.cluster.kind === "gke" && v.objectStore.kind !== "gcs")
     problems.push(`${k("objectStore.kind")}: must be gcs on a gke cluster`);
+  if (v.cluster.kind === "minikube" && Object.keys(v.secretVersions).length > 0)
+    problems.push(
+      `${k("secretVersions")}: applies to GKE stacks only (local keeps its secrets in stack config and Kubernetes Secrets)`,
+    );
+  if (v.environment === "production" && v.guardrails.admission !== "deny")
+    problems.push(`${k("guardrails.admission")}: must be deny in production`);
   if (local && v.gateway.issuer !== "local-ca")
     problems.push(
       `${k("gateway.issuer")}: must be local-ca for the local environment (Let's Encrypt cannot reach Minikube)`,

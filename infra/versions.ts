@@ -29,7 +29,7 @@ export const platformVersions = {
 // CRD upgrades: Helm installs a chart's `crds/` folder once and never upgrades it, while CRDs shipped as templates
 // upgrade with the release. Per chart (`crdUpgrades` below; `scripts/upgrade-crds.sh` applies the `crds/` folders):
 // - templates, upgraded by the release: cert-manager (`crds.enabled`), gatewayApiCrds, cloudnativePg and
-//   barmanCloudPlugin (`crds.create`);
+//   barmanCloudPlugin (`crds.create`), externalSecrets (`installCRDs`);
 // - `crds/` folder, NOT upgraded by Helm: k8up, nginxGatewayFabric and kubePrometheusStack. A bump of one of these
 //   runs `scripts/upgrade-crds.sh <stack>` (server-side apply of the new version's CRDs) before `pulumi up`.
 //   kube-prometheus-stack's own `crds.upgradeJob` stays off: it pulls busybox:latest and runs kubectl with
@@ -59,6 +59,12 @@ export const charts = {
     repo: "https://prometheus-community.github.io/helm-charts",
     version: "81.6.2",
   },
+  // External Secrets Operator v2.9.0 (staging, production): syncs Secret Manager secrets into Kubernetes Secrets.
+  externalSecrets: {
+    chart: "external-secrets",
+    repo: "https://charts.external-secrets.io",
+    version: "2.9.0",
+  },
 } as const satisfies Record<string, PinnedChart>;
 
 export const images = {
@@ -75,6 +81,9 @@ export const images = {
     "registry.access.redhat.com/ubi9/nodejs-22-minimal:9.8-1790648388@sha256:ca1c79182159009eb15a041bc6bb16f390a4e738b9d57d6cc4975f3b2981788b",
   // CloudNativePG operand (PostgreSQL 18, immutable build tag); pg_trgm ships with the server's contrib.
   postgres: "ghcr.io/cloudnative-pg/postgresql:18.3-202605110912-minimal-trixie",
+  // PgBouncer of the production Pooler: CloudNativePG 1.30.0's own default (pkg/versions), set explicitly so the
+  // image is pinned here and pulled through the mirror like every other.
+  pgbouncer: "ghcr.io/cloudnative-pg/pgbouncer:1.25.1",
   // Shell-free kubectl for the restore drill's create/wait/delete steps (same minor as the local cluster).
   kubectl: "registry.k8s.io/kubectl:v1.34.0",
 } as const satisfies Record<string, string>;
@@ -90,5 +99,6 @@ export const crdUpgrades: Readonly<Record<ChartName, "release" | "upgrade-crds-s
   barmanCloudPlugin: "release",
   k8up: "upgrade-crds-script",
   kubePrometheusStack: "upgrade-crds-script",
+  externalSecrets: "release",
 };
 export type ImageName = keyof typeof images;

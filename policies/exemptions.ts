@@ -39,19 +39,6 @@ export const exemptions: readonly Exemption[] = [
     approvedBy: "platform-security (issue 7 review)",
     approvedOn: "2026-11-27",
   },
-  {
-    id: "EX-002",
-    policy: "images-allowed-registries",
-    resourceType: "kubernetes:batch/v1:CronJob",
-    resourceName: "restore-drill-cronjob",
-    reason:
-      "the drill's kubectl steps use registry.k8s.io/kubectl (the Kubernetes project's signed release image, " +
-      "pinned in infra/versions.ts); Red Hat's CLI images need registry credentials. Until it is mirrored into " +
-      "the project's Artifact Registry",
-    approvedBy: "platform-security (issue 7 review)",
-    approvedOn: "2026-11-27",
-    expiresOn: "2027-05-31",
-  },
   nodeExporterExemption("EX-003", "pods-host-namespaces"),
   nodeExporterExemption("EX-004", "pods-no-host-access"),
   nodeExporterExemption("EX-005", "pods-restricted-volume-types"),
@@ -65,6 +52,9 @@ export const exemptions: readonly Exemption[] = [
       "cert-manager:Deployment:cert-manager/cert-manager-cainjector",
       "cert-manager:Deployment:cert-manager/cert-manager-webhook",
       "cnpg:Deployment:cnpg-system/cnpg-cloudnative-pg",
+      "external-secrets:Deployment:external-secrets/external-secrets",
+      "external-secrets:Deployment:external-secrets/external-secrets-cert-controller",
+      "external-secrets:Deployment:external-secrets/external-secrets-webhook",
       "k8up:Deployment:k8up/k8up",
       "kube-prometheus-stack:Deployment:monitoring/kube-prometheus-stack-grafana",
       "kube-prometheus-stack:Deployment:monitoring/kube-prometheus-stack-kube-state-metrics",
@@ -73,7 +63,8 @@ export const exemptions: readonly Exemption[] = [
     ],
     reason:
       "operators and controllers whose job is to watch and write the Kubernetes API (Grafana's sidecars watch " +
-      "dashboard ConfigMaps); each chart binds its ServiceAccount to the chart's own RBAC, reviewed with the pin",
+      "dashboard ConfigMaps; External Secrets writes the Secrets it syncs and its webhook's certificate); each " +
+      "chart binds its ServiceAccount to the chart's own RBAC, reviewed with the pin",
     approvedBy: CHART_REVIEW,
     approvedOn: "2026-12-02",
     expiresOn: "2027-12-31",

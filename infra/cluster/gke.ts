@@ -4,8 +4,10 @@
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { ImageMirror } from "../lib/mirror";
 import type { GkeClusterSettings } from "../settings";
 import { gkeContextName, gkeKubeconfig } from "./kubeconfig";
+import { ArtifactMirrors } from "./mirrors";
 import type { Cluster } from "./types";
 
 export interface GkeClusterArgs {
@@ -22,7 +24,7 @@ export const NODE_SA_PROJECT_ROLES: readonly string[] = [
   "roles/monitoring.metricWriter",
   "roles/monitoring.viewer",
 ];
-/** Granted on the registry's repository only, so nodes can pull its images and nothing else. */
+/** Granted on the registry's repository and the image mirrors only, so nodes can pull those images and nothing else. */
 export const NODE_SA_REPOSITORY_ROLE = "roles/artifactregistry.reader";
 
 /**
@@ -57,6 +59,8 @@ export class GkeCluster extends pulumi.ComponentResource implements Cluster {
   readonly subnetwork: gcp.compute.Subnetwork;
   readonly nodeServiceAccount: gcp.serviceaccount.Account;
   readonly repository: gcp.artifactregistry.Repository;
+  readonly mirrors: ArtifactMirrors;
+  readonly imageMirror: ImageMirror;
   /** The location (region or zone) of the control plane. */
   readonly location: string;
 
@@ -190,6 +194,22 @@ export class GkeCluster extends pulumi.ComponentResource implements Cluster {
         child,
       ),
     );
+
+    // Every third-party image comes through the project's own pull-through mirrors (infra/cluster/mirrors.ts).
+    this.mirrors = new ArtifactMirrors(
+      `${name}-mirrors`,
+      {
+        project,
+        region,
+        nodeMember,
+        readerRole: NODE_SA_REPOSITORY_ROLE,
+        protect: args.protect,
+        dependsOn: apis,
+      },
+      child,
+    );
+    this.imageMirror = this.mirrors.mirror;
+    nodeRoles.push(...this.mirrors.grants);
 
     // A private control plane reaches nodes only on 443 and 10250 unless a rule opens an operator's webhook port.
     new gcp.compute.Firewall(
@@ -328,6 +348,7 @@ export class GkeCluster extends pulumi.ComponentResource implements Cluster {
       clusterName: this.cluster.name,
       endpoint: this.cluster.endpoint,
       imageRepository: this.imageRepository,
+      imageMirror: this.imageMirror.base,
       kubeconfig: this.kubeconfig,
     });
   }

@@ -16,6 +16,7 @@ export class MinikubeCluster extends pulumi.ComponentResource implements Cluster
   readonly storageClass: string;
   readonly imageRepository = undefined;
   readonly workloadIdentity = undefined;
+  readonly imageMirror = undefined;
   readonly ready: pulumi.Resource[] = [];
 
   constructor(name: string, args: MinikubeClusterArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { ImageMirror } from "../lib/mirror";
 
 /** What the rest of the program needs from a cluster, whichever kind it is. */
 export interface Cluster {
@@ -14,6 +15,8 @@ export interface Cluster {
   readonly imageRepository: pulumi.Output<string> | undefined;
   /** Workload Identity on GKE: the pool and the project that owns the Google service accounts. */
   readonly workloadIdentity: { readonly pool: string; readonly project: string } | undefined;
+  /** Artifact Registry mirrors every image is pulled through on GKE; undefined on Minikube. */
+  readonly imageMirror: ImageMirror | undefined;
   /** Resources that must exist before workloads are scheduled (the node pool on GKE). */
   readonly ready: pulumi.Resource[];
 }

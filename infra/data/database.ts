@@ -3,8 +3,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { mirrorImage, type ImageMirror } from "../lib/mirror";
 import { API_SERVER_PORTS } from "../lib/namespace";
 import { appLabels } from "../lib/workload";
+import type { SecretStore, SecretValue } from "../secrets/types";
 import type { Platform } from "../platform/types";
 import type { BackupSettings, DatabaseSettings } from "../settings";
 import type { BackupAccess } from "../storage/types";
@@ -45,6 +47,10 @@ export interface DatabaseArgs {
   /** Namespace whose pods may read the database as the drill reader role (the restore drill). */
   readonly drillNamespace: string;
   readonly protect: boolean;
+  /** Pull the PostgreSQL and PgBouncer images through these mirrors (GKE); from their upstreams otherwise. */
+  readonly imageMirror?: ImageMirror;
+  /** Where the drill reader's password is kept (infra/secrets). */
+  readonly secrets: SecretStore;
 }
 
 /** Validates the arguments before any resource exists; one message naming the bad field. */
@@ -67,8 +73,8 @@ export class Database extends pulumi.ComponentResource {
   /** Secret (in the database namespace) with the owner's `username` and `password` (created by CNPG). */
   readonly appSecretName: string;
   readonly objectStoreName: string;
-  /** Password of the read-only drill reader role (secret). */
-  readonly drillReaderPassword: pulumi.Output<string>;
+  /** Password of the read-only drill reader role, as stored (the restore drill builds its own Secret from it). */
+  readonly drillReaderPassword: SecretValue;
   readonly cluster: k8s.apiextensions.CustomResource;
   /** Labels of the pods behind `host` (pooler or instances), for clients' egress policies. */
   readonly endpointSelectors: Labels[];
@@ -95,14 +101,21 @@ export class Database extends pulumi.ComponentResource {
       { length: 40, special: false },
       { parent: this },
     );
-    this.drillReaderPassword = pulumi.secret(readerPassword.result);
+    this.drillReaderPassword = args.secrets.value(
+      "database-drill-reader-password",
+      pulumi.secret(readerPassword.result),
+      child,
+    );
     const readerSecretName = `${clusterName}-drill-reader`;
-    new k8s.core.v1.Secret(
+    // `cnpg.io/reload`: CloudNativePG resets the role's password whenever this Secret changes (a rotation).
+    const readerSecret = args.secrets.secret(
       `${name}-drill-reader`,
       {
-        metadata: { name: readerSecretName, namespace, labels: { ...labels, "cnpg.io/reload": "true" } },
+        namespace,
+        name: readerSecretName,
         type: "kubernetes.io/basic-auth",
-        stringData: { username: DRILL_READER_ROLE, password: this.drillReaderPassword },
+        labels: { ...labels, "cnpg.io/reload": "true" },
+        data: { username: DRILL_READER_ROLE, password: this.drillReaderPassword },
       },
       child,
     );
@@ -133,7 +146,7 @@ export class Database extends pulumi.ComponentResource {
           labels,
         }),
       },
-      { ...crd, protect: args.protect },
+      { ...crd, dependsOn: [...args.platform.ready, readerSecret.resource], protect: args.protect },
     );
 
     new k8s.apiextensions.CustomResource(
@@ -202,6 +215,7 @@ export class Database extends pulumi.ComponentResource {
                 containers: [
                   {
                     name: "pgbouncer",
+                    image: mirrorImage(images.pgbouncer, args.imageMirror),
                     resources: {
                       requests: { cpu: "50m", memory: "64Mi" },
                       limits: { cpu: "500m", memory: "256Mi" },
@@ -366,7 +380,7 @@ function clusterSpec(input: ClusterSpecInput): Record<string, unknown> {
     args.backupAccess.auth.kind === "workload-identity" ? args.backupAccess.auth.annotations : undefined;
   return {
     instances: database.instances,
-    imageName: images.postgres,
+    imageName: mirrorImage(images.postgres, args.imageMirror),
     primaryUpdateStrategy: "unsupervised",
     enableSuperuserAccess: false,
     postgresql: {

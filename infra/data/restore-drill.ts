@@ -6,8 +6,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { mirrorImage, type ImageMirror } from "../lib/mirror";
 import { API_SERVER_PORTS, HardenedNamespace } from "../lib/namespace";
 import { appLabels, hardenedContainer, hardenedPodSpec } from "../lib/workload";
+import type { SecretStore, SecretValue } from "../secrets/types";
 import type { Platform } from "../platform/types";
 import type { DatabaseSettings } from "../settings";
 import type { BackupAccess } from "../storage/types";
@@ -42,14 +44,18 @@ export interface RestoreDrillArgs {
    * called with the drill's namespace once it exists, so the store can create credentials in it.
    */
   readonly backupAccess: BackupAccess | ((namespace: HardenedNamespace) => BackupAccess);
-  /** Password of the read-only role the source database grants the drill (secret). */
-  readonly readerPassword: pulumi.Output<string>;
+  /** Password of the read-only role the source database grants the drill, as stored by `secrets`. */
+  readonly readerPassword: SecretValue;
+  /** The stack's secret store, which also keeps the reader's password. */
+  readonly secrets: SecretStore;
   /** Size of the scratch cluster: the source's storage and resources. */
   readonly database: Pick<Readonly<DatabaseSettings>, "storageSize" | "resources">;
   readonly storageClass: string;
   readonly platform: Pick<Platform, "cnpg" | "namespaces" | "ready">;
   /** Upper bound of one drill (restore, verify, clean-up) before Kubernetes fails the Job. */
   readonly deadlineSeconds?: number;
+  /** Pull kubectl and PostgreSQL through these mirrors (GKE); from their upstreams otherwise. */
+  readonly imageMirror?: ImageMirror;
 }
 
 export interface ScratchClusterInput {
@@ -63,6 +69,8 @@ export interface ScratchClusterInput {
   readonly resources: DatabaseSettings["resources"];
   /** Workload Identity annotations for the scratch instances' service account (GKE). */
   readonly serviceAccountAnnotations?: Record<string, string>;
+  /** The PostgreSQL image (mirrored on GKE); images.postgres when omitted. */
+  readonly imageName?: string;
 }
 
 /** The scratch Cluster the drill creates: one instance bootstrapped by recovery from the source's backups. */
@@ -77,7 +85,7 @@ export function scratchClusterManifest(input: ScratchClusterInput): Record<strin
     },
     spec: {
       instances: 1,
-      imageName: images.postgres,
+      imageName: input.imageName ?? images.postgres,
       enableSuperuserAccess: false,
       storage: { size: input.storageSize, storageClass: input.storageClass },
       resources: { requests: { ...input.resources.requests }, limits: { ...input.resources.limits } },
@@ -130,12 +138,14 @@ export class RestoreDrill extends pulumi.ComponentResource {
     };
     const scratchPods = { "cnpg.io/cluster": scratchCluster };
 
-    const readerSecret = new k8s.core.v1.Secret(
+    const readerSecret = args.secrets.secret(
       `${name}-reader`,
       {
-        metadata: { name: "restore-drill-reader", namespace, labels },
+        namespace,
+        name: "restore-drill-reader",
         type: "kubernetes.io/basic-auth",
-        stringData: { username: DRILL_READER_ROLE, password: args.readerPassword },
+        labels,
+        data: { username: DRILL_READER_ROLE, password: args.readerPassword },
       },
       child,
     );
@@ -168,6 +178,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
           storageSize: args.database.storageSize,
           storageClass: args.storageClass,
           resources: args.database.resources,
+          imageName: mirrorImage(images.postgres, args.imageMirror),
           ...(wi === undefined ? {} : { serviceAccountAnnotations: wi }),
         }),
         null,
@@ -218,7 +229,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
     const kubectl = (containerName: string, kubectlArgs: string[]) =>
       hardenedContainer({
         name: containerName,
-        image: images.kubectl,
+        image: mirrorImage(images.kubectl, args.imageMirror),
         args: kubectlArgs,
         env: [{ name: "HOME", value: "/tmp" }],
         resources: small,
@@ -269,7 +280,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
                     ]),
                     hardenedContainer({
                       name: "verify",
-                      image: images.postgres,
+                      image: mirrorImage(images.postgres, args.imageMirror),
                       command: ["bash", "/drill/restore-drill.sh"],
                       env: [
                         { name: "HOME", value: "/tmp" },
@@ -278,7 +289,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
                         { name: "RESTORE_URI", value: uri(`${scratch.rw}.${args.namespace}.svc`) },
                         {
                           name: "PGPASSWORD",
-                          valueFrom: { secretKeyRef: { name: readerSecret.metadata.name, key: "password" } },
+                          valueFrom: { secretKeyRef: { name: readerSecret.name, key: "password" } },
                         },
                         { name: "MARGIN_SECONDS", value: "300" },
                       ],

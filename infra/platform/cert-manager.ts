@@ -8,6 +8,7 @@ import { HardenedNamespace } from "../lib/namespace";
 import type { GatewaySettings } from "../settings";
 import { charts } from "../versions";
 import { pinnedRelease } from "./chart";
+import type { ImageMirror } from "../lib/mirror";
 import type { ChartSource } from "./chart-archive";
 import { ANYWHERE, GKE_METADATA_EGRESS, allow, tcp } from "./network";
 import {
@@ -29,6 +30,8 @@ export interface CertManagerArgs {
   readonly provider: k8s.Provider;
   /** Where charts come from (settings `charts.source`). */
   readonly chartSource: ChartSource;
+  /** Where nodes pull the chart images from (the stack's mirrors on GKE). */
+  readonly imageMirror: ImageMirror | undefined;
   readonly namespace: string;
   readonly replicas: number;
   readonly gateway: Readonly<GatewaySettings>;
@@ -114,6 +117,7 @@ export class CertManager extends pulumi.ComponentResource {
       {
         chart: charts.certManager,
         source: args.chartSource,
+        imageMirror: args.imageMirror,
         releaseName: RELEASE,
         namespace: args.namespace,
         values: {

@@ -33,9 +33,10 @@ export function archivePath(folder: string, chart: PinnedChart): string {
   return path.join(folder, `${chart.chart}-${chart.version}.tgz`);
 }
 
-/** `name` and `version` from the Chart.yaml at the top of a `helm package` archive. */
-export function readArchiveChart(file: string): { name: string; version: string } {
+/** The files of a `helm package` archive (a gzipped tar), by path, read until `wanted` says stop. */
+function readTar(file: string, wanted: (name: string) => boolean): Map<string, Buffer> {
   const tar = gunzipSync(fs.readFileSync(file));
+  const found = new Map<string, Buffer>();
   for (let offset = 0; offset + 512 <= tar.length;) {
     const header = tar.subarray(offset, offset + 512);
     if (header.every((byte) => byte === 0)) break;
@@ -48,16 +49,24 @@ export function readArchiveChart(file: string): { name: string; version: string 
     const name = prefix ? `${prefix}/${field(0, 100)}` : field(0, 100);
     const size = parseInt(field(124, 12).trim() || "0", 8);
     const body = offset + 512;
-    if (/^[^/]+\/Chart\.yaml$/.test(name)) {
-      const chart = parseYaml(tar.subarray(body, body + size).toString("utf8")) as {
-        name?: unknown;
-        version?: unknown;
-      };
-      return { name: String(chart.name ?? ""), version: String(chart.version ?? "") };
-    }
+    if (wanted(name)) found.set(name, tar.subarray(body, body + size));
     offset = body + Math.ceil(size / 512) * 512;
   }
-  throw new Error(`${file} has no <chart>/Chart.yaml: not a helm package archive`);
+  return found;
+}
+
+/** One file of a `helm package` archive, by its path below the chart's folder (e.g. `files/crds-bundle.yaml`). */
+export function readArchiveFile(file: string, pathInChart: string): Buffer | undefined {
+  const [content] = readTar(file, (name) => name.split("/").slice(1).join("/") === pathInChart).values();
+  return content;
+}
+
+/** `name` and `version` from the Chart.yaml at the top of a `helm package` archive. */
+export function readArchiveChart(file: string): { name: string; version: string } {
+  const content = readArchiveFile(file, "Chart.yaml");
+  if (content === undefined) throw new Error(`${file} has no <chart>/Chart.yaml: not a helm package archive`);
+  const chart = parseYaml(content.toString("utf8")) as { name?: unknown; version?: unknown };
+  return { name: String(chart.name ?? ""), version: String(chart.version ?? "") };
 }
 
 /** One problem per pinned chart whose archive is missing from `folder` or is another chart or version. */

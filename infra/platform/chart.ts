@@ -6,8 +6,10 @@
 // versions and values in the diff, and by test/charts rendering every release against a real API server in CI.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { ImageMirror } from "../lib/mirror";
 import type { PinnedChart } from "../versions";
 import { chartReference, type ChartSource } from "./chart-archive";
+import { withMirroredImages } from "./mirror-values";
 
 export interface PinnedReleaseArgs {
   readonly chart: PinnedChart;
@@ -17,11 +19,13 @@ export interface PinnedReleaseArgs {
   readonly releaseName: string;
   readonly namespace: pulumi.Input<string>;
   readonly values: pulumi.Inputs;
+  /** Where nodes pull the chart's images from (GKE); undefined keeps the chart's upstream registries. */
+  readonly imageMirror: ImageMirror | undefined;
   /** Seconds Helm waits for the release to become ready. */
   readonly timeoutSeconds?: number;
 }
 
-/** A Helm release of a chart pinned in infra/versions.ts, atomic and bounded in time. */
+/** A Helm release of a chart pinned in infra/versions.ts, atomic and bounded in time, its images mirrored on GKE. */
 export function pinnedRelease(
   name: string,
   args: PinnedReleaseArgs,
@@ -35,7 +39,7 @@ export function pinnedRelease(
       name: args.releaseName,
       namespace: args.namespace,
       createNamespace: false,
-      values: args.values,
+      values: withMirroredImages(args.chart, args.values, args.imageMirror),
       atomic: true,
       cleanupOnFail: true,
       waitForJobs: true,

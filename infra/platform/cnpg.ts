@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HardenedNamespace } from "../lib/namespace";
 import { charts } from "../versions";
 import { pinnedRelease } from "./chart";
+import type { ImageMirror } from "../lib/mirror";
 import type { ChartSource } from "./chart-archive";
 import { ALL_NAMESPACES, ANYWHERE, allow, tcp } from "./network";
 import { containerSecurity, podSecurity, sizing } from "./values";
@@ -20,6 +21,8 @@ export interface CloudNativePgArgs {
   readonly provider: k8s.Provider;
   /** Where charts come from (settings `charts.source`). */
   readonly chartSource: ChartSource;
+  /** Where nodes pull the chart images from (the stack's mirrors on GKE). */
+  readonly imageMirror: ImageMirror | undefined;
   readonly namespace: string;
   readonly replicas: number;
   readonly monitoring: {
@@ -78,6 +81,7 @@ export class CloudNativePg extends pulumi.ComponentResource {
       {
         chart: charts.cloudnativePg,
         source: args.chartSource,
+        imageMirror: args.imageMirror,
         releaseName: "cnpg",
         namespace: args.namespace,
         values: {
@@ -104,6 +108,7 @@ export class CloudNativePg extends pulumi.ComponentResource {
       {
         chart: charts.barmanCloudPlugin,
         source: args.chartSource,
+        imageMirror: args.imageMirror,
         releaseName: "barman-cloud",
         namespace: args.namespace,
         values: {

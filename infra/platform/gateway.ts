@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HardenedNamespace } from "../lib/namespace";
 import { charts } from "../versions";
 import { pinnedRelease } from "./chart";
+import type { ImageMirror } from "../lib/mirror";
 import type { ChartSource } from "./chart-archive";
 import { ANYWHERE, allow, namespacePeer, tcp } from "./network";
 import { sizing } from "./values";
@@ -22,6 +23,8 @@ export interface GatewayApiCrdsArgs {
   readonly provider: k8s.Provider;
   /** Where charts come from (settings `charts.source`). */
   readonly chartSource: ChartSource;
+  /** Where nodes pull the chart images from (the stack's mirrors on GKE). */
+  readonly imageMirror: ImageMirror | undefined;
   readonly namespace: string;
   readonly monitoringNamespace: string;
   readonly dependsOn?: pulumi.Resource[];
@@ -54,6 +57,7 @@ export class GatewayApiCrds extends pulumi.ComponentResource {
       {
         chart: charts.gatewayApiCrds,
         source: args.chartSource,
+        imageMirror: args.imageMirror,
         releaseName: "gateway-api-crds",
         namespace: args.namespace,
         values: {
@@ -70,6 +74,8 @@ export interface PublicGatewayArgs {
   readonly provider: k8s.Provider;
   /** Where charts come from (settings `charts.source`). */
   readonly chartSource: ChartSource;
+  /** Where nodes pull the chart images from (the stack's mirrors on GKE). */
+  readonly imageMirror: ImageMirror | undefined;
   readonly namespace: string;
   readonly hosts: readonly string[];
   readonly replicas: number;
@@ -141,6 +147,7 @@ export class PublicGateway extends pulumi.ComponentResource {
       {
         chart: charts.nginxGatewayFabric,
         source: args.chartSource,
+        imageMirror: args.imageMirror,
         releaseName: NGF_RELEASE,
         namespace: args.namespace,
         values: {

@@ -4,6 +4,8 @@ import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { GatewaySettings, MonitoringSettings } from "../settings";
 import { CertManager } from "./cert-manager";
+import type { ImageMirror } from "../lib/mirror";
+import type { SecretStore } from "../secrets/types";
 import type { ChartSource } from "./chart-archive";
 import { CloudNativePg } from "./cnpg";
 import { GatewayApiCrds, PublicGateway, GATEWAY_NAME, HTTP_LISTENER, HTTPS_LISTENER } from "./gateway";
@@ -25,6 +27,8 @@ export interface PlatformServicesArgs {
   readonly provider: k8s.Provider;
   /** Where charts come from (settings `charts.source`). */
   readonly chartSource: ChartSource;
+  /** The stack's image mirrors (GKE): every chart's images are pulled through them. */
+  readonly imageMirror: ImageMirror | undefined;
   readonly gateway: Readonly<GatewaySettings>;
   readonly monitoring: Readonly<MonitoringSettings>;
   readonly storageClass: string;
@@ -38,6 +42,8 @@ export interface PlatformServicesArgs {
   readonly protect: boolean;
   /** Cluster resources that must exist first (the node pool on GKE). */
   readonly dependsOn: pulumi.Resource[];
+  /** Where platform secrets (Grafana's admin password) are kept; its operator, if any, comes first. */
+  readonly secrets: SecretStore;
 }
 
 export class PlatformServices extends pulumi.ComponentResource implements Platform {
@@ -70,6 +76,7 @@ export class PlatformServices extends pulumi.ComponentResource implements Platfo
       {
         provider,
         chartSource,
+        imageMirror: args.imageMirror,
         namespace: ns.gateway,
         monitoringNamespace: ns.monitoring,
         dependsOn: args.dependsOn,
@@ -81,12 +88,14 @@ export class PlatformServices extends pulumi.ComponentResource implements Platfo
       {
         provider,
         chartSource,
+        imageMirror: args.imageMirror,
         namespace: ns.monitoring,
         nodeExporterNamespace: ns.nodeExporter,
         settings: args.monitoring,
         storageClass: args.storageClass,
         replicas: args.replicas,
         gateway: { name: GATEWAY_NAME, namespace: ns.gateway, httpsListener: HTTPS_LISTENER },
+        secrets: args.secrets,
         dependsOn: [...args.dependsOn, crds],
       },
       child,
@@ -101,6 +110,7 @@ export class PlatformServices extends pulumi.ComponentResource implements Platfo
       {
         provider,
         chartSource,
+        imageMirror: args.imageMirror,
         namespace: ns.certManager,
         replicas: args.replicas,
         gateway: args.gateway,
@@ -116,6 +126,7 @@ export class PlatformServices extends pulumi.ComponentResource implements Platfo
       {
         provider,
         chartSource,
+        imageMirror: args.imageMirror,
         namespace: ns.gateway,
         hosts: args.gateway.hosts,
         replicas: args.gateway.replicas,
@@ -133,6 +144,7 @@ export class PlatformServices extends pulumi.ComponentResource implements Platfo
       {
         provider,
         chartSource,
+        imageMirror: args.imageMirror,
         namespace: ns.cnpg,
         replicas: args.replicas,
         monitoring: monitoringRef,
@@ -145,6 +157,7 @@ export class PlatformServices extends pulumi.ComponentResource implements Platfo
       {
         provider,
         chartSource,
+        imageMirror: args.imageMirror,
         namespace: ns.k8up,
         monitoring: monitoringRef,
         dependsOn: [...args.dependsOn, ...monitoring.ready],

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HardenedNamespace } from "../lib/namespace";
 import { charts } from "../versions";
 import { pinnedRelease } from "./chart";
+import type { ImageMirror } from "../lib/mirror";
 import type { ChartSource } from "./chart-archive";
 import { containerSecurity, podSecurity, sizing } from "./values";
 
@@ -13,6 +14,8 @@ export interface K8upArgs {
   readonly provider: k8s.Provider;
   /** Where charts come from (settings `charts.source`). */
   readonly chartSource: ChartSource;
+  /** Where nodes pull the chart images from (the stack's mirrors on GKE). */
+  readonly imageMirror: ImageMirror | undefined;
   readonly namespace: string;
   readonly monitoring: {
     readonly namespace: string;
@@ -48,6 +51,7 @@ export class K8up extends pulumi.ComponentResource {
       {
         chart: charts.k8up,
         source: args.chartSource,
+        imageMirror: args.imageMirror,
         releaseName: "k8up",
         namespace: args.namespace,
         values: {

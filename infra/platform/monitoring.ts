@@ -4,9 +4,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { HardenedNamespace } from "../lib/namespace";
+import { SECRET_REVISION_ANNOTATION, type SecretStore } from "../secrets/types";
 import type { MonitoringSettings } from "../settings";
 import { charts } from "../versions";
 import { pinnedRelease } from "./chart";
+import type { ImageMirror } from "../lib/mirror";
 import type { ChartSource } from "./chart-archive";
 import { ANYWHERE, allow, namespacePeer, tcp } from "./network";
 import { containerSecurity, sizing } from "./values";
@@ -26,6 +28,8 @@ export interface MonitoringArgs {
   readonly provider: k8s.Provider;
   /** Where charts come from (settings `charts.source`). */
   readonly chartSource: ChartSource;
+  /** Where nodes pull the chart images from (the stack's mirrors on GKE). */
+  readonly imageMirror: ImageMirror | undefined;
   readonly namespace: string;
   /** node-exporter's own namespace: it alone needs host access. */
   readonly nodeExporterNamespace: string;
@@ -36,6 +40,8 @@ export interface MonitoringArgs {
   readonly gateway: { readonly name: string; readonly namespace: string; readonly httpsListener: string };
   /** Gateway API CRDs (for Grafana's HTTPRoute). */
   readonly dependsOn: pulumi.Resource[];
+  /** Where Grafana's admin password is kept (infra/secrets). */
+  readonly secrets: SecretStore;
 }
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -125,12 +131,15 @@ export class Monitoring extends pulumi.ComponentResource {
       { parent: this },
     );
     this.grafanaAdminPassword = password.result;
-    const adminSecret = new k8s.core.v1.Secret(
+    const adminSecret = args.secrets.secret(
       `${name}-grafana-admin`,
       {
-        metadata: { name: "grafana-admin", namespace: args.namespace },
-        type: "Opaque",
-        stringData: { "admin-user": "admin", "admin-password": password.result },
+        namespace: args.namespace,
+        name: "grafana-admin",
+        data: {
+          "admin-user": "admin",
+          "admin-password": args.secrets.value("grafana-admin-password", password.result, k8sOpts),
+        },
       },
       k8sOpts,
     );
@@ -152,6 +161,7 @@ export class Monitoring extends pulumi.ComponentResource {
       {
         chart: charts.kubePrometheusStack,
         source: args.chartSource,
+        imageMirror: args.imageMirror,
         releaseName: MONITORING_RELEASE,
         namespace: args.namespace,
         timeoutSeconds: 900,
@@ -204,6 +214,8 @@ export class Monitoring extends pulumi.ComponentResource {
           grafana: {
             replicas: 1,
             admin: { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" },
+            // Grafana reads the admin password at start-up: a rotated one restarts it.
+            podAnnotations: { [SECRET_REVISION_ANNOTATION]: adminSecret.revision },
             resources: sizing({ cpu: "50m", memory: "256Mi", memoryLimit: "512Mi" }),
             // Grafana writes only to /var/lib/grafana, an emptyDir while persistence is off.
             containerSecurityContext: containerSecurity(),
@@ -239,7 +251,7 @@ export class Monitoring extends pulumi.ComponentResource {
           },
         },
       },
-      { ...k8sOpts, dependsOn: [...k8sOpts.dependsOn, adminSecret] },
+      { ...k8sOpts, dependsOn: [...k8sOpts.dependsOn, adminSecret.resource] },
     );
 
     if (s.grafanaHost !== undefined) {

@@ -7,6 +7,7 @@ import { DATABASE_NAME, POSTGRES_PORT } from "../data/naming";
 import { appLabels, hardenedContainer, hardenedPodSpec, selectorLabels } from "../lib/workload";
 import type { Platform } from "../platform/types";
 import { GKE_METADATA_EGRESS } from "../platform/network";
+import { SECRET_REVISION_ANNOTATION } from "../secrets/types";
 import type { PackageValidationSettings, RegistrySettings, ResourceSettings } from "../settings";
 import type { RegistrySecretRefs } from "./secrets";
 
@@ -326,7 +327,11 @@ export class RegistryApp extends pulumi.ComponentResource {
           selector: { matchLabels: { ...SERVER_SELECTOR } },
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
-            metadata: { labels: serverLabels },
+            // A rotated secret (a new pinned version) changes the revision and rolls the pods onto it.
+            metadata: {
+              labels: serverLabels,
+              annotations: { [SECRET_REVISION_ANNOTATION]: args.secrets.revision },
+            },
             spec: hardenedPodSpec({
               serviceAccountName: account.metadata.name,
               // preStop pause + drain + a margin for the process to exit.

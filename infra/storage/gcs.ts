@@ -6,6 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ANYWHERE, GKE_METADATA_EGRESS, tcp } from "../platform/network";
+import type { SecretStore, SecretValue } from "../secrets/types";
 import { checkGrantName, gcsBucketName, gcsLifecycleRules } from "./policy";
 import type { BackupAccess, BackupConsumer, BackupObjectStore, GrantOptions, ResticAccess } from "./types";
 
@@ -32,6 +33,8 @@ export interface GcsStoreArgs {
   /** Workload Identity pool (`<project>.svc.id.goog`). */
   readonly workloadPool: string;
   readonly protect: boolean;
+  /** Where the HMAC key and the restic password are kept (Secret Manager on GKE). */
+  readonly secrets: SecretStore;
 }
 
 export class GcsStore extends pulumi.ComponentResource implements BackupObjectStore {
@@ -45,12 +48,15 @@ export class GcsStore extends pulumi.ComponentResource implements BackupObjectSt
   private readonly readerGsa: gcp.serviceaccount.Account;
   private readonly hmac: { accessId: pulumi.Output<string>; secret: pulumi.Output<string> };
   private readonly resticPassword: pulumi.Output<string>;
+  private readonly secrets: SecretStore;
+  private stored: { accessId: SecretValue; secret: SecretValue; password: SecretValue } | undefined;
 
   constructor(name: string, args: GcsStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mcp-registry:storage:Gcs", name, {}, opts);
     const { project, environment, settings } = args;
     this.provider = args.provider;
     this.workloadPool = args.workloadPool;
+    this.secrets = args.secrets;
     const child = { parent: this };
     const stateful = { parent: this, protect: args.protect };
 
@@ -155,21 +161,28 @@ export class GcsStore extends pulumi.ComponentResource implements BackupObjectSt
   grantResticAccess(name: string, consumer: BackupConsumer, opts?: GrantOptions): ResticAccess {
     checkGrantName(name);
     const k8sOpts = { parent: this, provider: this.provider, dependsOn: opts?.dependsOn ?? [] };
-    const keys = new k8s.core.v1.Secret(
+    const store = this.secrets;
+    // Stored once, whatever the number of grants; the secret store refuses the same id twice.
+    this.stored ??= {
+      accessId: store.value("restic-gcs-hmac-access-id", this.hmac.accessId, { parent: this }),
+      secret: store.value("restic-gcs-hmac-secret", this.hmac.secret, { parent: this }),
+      password: store.value("restic-repository-password", this.resticPassword, { parent: this }),
+    };
+    const keys = store.secret(
       `${name}-restic-s3`,
       {
-        metadata: { name: `${name}-restic-s3`, namespace: consumer.namespace },
-        type: "Opaque",
-        stringData: { [ACCESS_KEY_ID]: this.hmac.accessId, [SECRET_ACCESS_KEY]: this.hmac.secret },
+        namespace: consumer.namespace,
+        name: `${name}-restic-s3`,
+        data: { [ACCESS_KEY_ID]: this.stored.accessId, [SECRET_ACCESS_KEY]: this.stored.secret },
       },
       k8sOpts,
     );
-    const password = new k8s.core.v1.Secret(
+    const password = store.secret(
       `${name}-restic-repository`,
       {
-        metadata: { name: `${name}-restic-repository`, namespace: consumer.namespace },
-        type: "Opaque",
-        stringData: { password: this.resticPassword },
+        namespace: consumer.namespace,
+        name: `${name}-restic-repository`,
+        data: { password: this.stored.password },
       },
       k8sOpts,
     );
@@ -178,12 +191,12 @@ export class GcsStore extends pulumi.ComponentResource implements BackupObjectSt
       endpointUrl: pulumi.output(GCS_S3_ENDPOINT),
       auth: {
         kind: "s3-secret",
-        secretName: keys.metadata.name,
+        secretName: keys.name,
         namespace: consumer.namespace,
         accessKeyIdKey: ACCESS_KEY_ID,
         secretAccessKeyKey: SECRET_ACCESS_KEY,
       },
-      repositoryPasswordSecret: { name: password.metadata.name, key: "password" },
+      repositoryPasswordSecret: { name: password.name, key: "password" },
       egress: [{ to: [ANYWHERE], ports: tcp(443) }],
     };
   }

@@ -66,6 +66,7 @@ export async function renderFor(
     stacks,
     charts: { subjects: CHART_SUBJECTS, stacks: stackNames.map((stack) => charts[stack]) },
     exemptions,
+    configs: Object.fromEntries(stackNames.map((stack) => [stack, packConfigOf(stack)])),
   });
   // Formatted as `prettier --check` (npm run lint) expects, with the repository's prettier settings.
   const options = (await prettier.resolveConfig(reportPath)) ?? {};

@@ -37,12 +37,19 @@ export const DEFAULT_ALLOWED_REGISTRIES: readonly string[] = [
   "quay.io/prometheus/", // Prometheus, Alertmanager, node-exporter
   "quay.io/prometheus-operator/", // Prometheus operator and config reloader
   "registry.k8s.io/kube-state-metrics/",
+  "registry.k8s.io/kubectl", // the restore drill's create/wait/delete steps
   // kube-prometheus-stack admission webhook certificate Jobs: the pinned chart (81.x) moved its default from
   // registry.k8s.io/ingress-nginx (retired with ingress-nginx) to this maintainer-built image.
   "ghcr.io/jkroepke/kube-webhook-certgen",
   "docker.io/grafana/", // Grafana
   "quay.io/kiwigrid/", // Grafana's dashboard sidecar
   "quay.io/minio/", // MinIO (local backups)
+];
+
+/** Where image builds may take their base images from: Red Hat's registries (images-ubi9-base narrows it to UBI 9). */
+export const DEFAULT_BUILD_BASE_REGISTRIES: readonly string[] = [
+  "registry.access.redhat.com/",
+  "registry.redhat.io/",
 ];
 
 /** Where a resource names an image: a container, a Helm value, a Dockerfile base. */
@@ -56,6 +63,8 @@ export interface ImageUse {
   readonly fromValues: boolean;
   /** The container's imagePullPolicy; `Never` images exist only in the node's runtime (Minikube builds). */
   readonly pullPolicy?: string;
+  /** A base image of an image build: pulled by the build machine, never by a node. */
+  readonly buildBase?: boolean;
 }
 
 export function imageUses(resource: Subject): ImageUse[] {
@@ -94,7 +103,7 @@ export function imageUses(resource: Subject): ImageUse[] {
   }
   if (type === COMMAND && strAt(props, "environment", "DOCKERFILE") !== undefined) {
     for (const base of baseImagesOf(props)) {
-      uses.push({ where: "environment.BASE_IMAGES", reference: base, fromValues: false });
+      uses.push({ where: "environment.BASE_IMAGES", reference: base, fromValues: false, buildBase: true });
     }
   }
   return uses;
@@ -212,23 +221,32 @@ export const imagesPinned = resourcePolicy({
 export const imagesAllowedRegistries = resourcePolicy({
   name: "images-allowed-registries",
   description:
-    "Images come only from allowed registries (config allowedRegistries: Red Hat's registries, the project's " +
-    "Artifact Registry, and the upstream registries of the pinned third-party charts). Checked wherever an image " +
-    "reference is visible, as for images-pinned; a chart value that sets only a repository keeps the chart's " +
-    "default registry and is not judged, and a container with imagePullPolicy Never (an image built into the " +
-    "node's runtime, as Minikube builds are) is never pulled from any registry.",
+    "Images come only from allowed registries: what nodes pull from config allowedRegistries (on staging and " +
+    "production only the stack's own Artifact Registry, whose remote repositories mirror the upstreams; locally " +
+    "Red Hat's registries and the upstream registries of the pinned charts), the base images of image builds " +
+    "(pulled by the build machine) from config buildBaseRegistries. Checked wherever an image reference is " +
+    "visible, as for images-pinned; a chart value that sets only a repository keeps the chart's default registry " +
+    "and is not judged (test/charts judges what the chart renders), and a container with imagePullPolicy Never " +
+    "(an image built into the node's runtime, as Minikube builds are) is never pulled from any registry.",
   severity: "high",
   category: "security",
   remediationSteps:
-    "Pull the image from an allowed registry (mirror it into the project's Artifact Registry if needed), or add " +
-    "the registry to allowedRegistries in policies/config/<stack>.json after a security review.",
+    "Pull the image from an allowed registry: on GKE stacks through the stack's mirror (infra/lib/mirror.ts " +
+    "mirrorImage, chart values in infra/platform/mirror-values.ts); otherwise add the registry to allowedRegistries " +
+    "in policies/config/<stack>.json after a security review.",
   controls: [{ source: "Project baseline", id: "Trusted image registries" }],
   appliesTo: [...WORKLOAD_TYPES, K8S.cnpgCluster, CNPG_POOLER, ...HELM_TYPES, COMMAND],
   config: {
     allowedRegistries: {
       type: "stringArray",
       default: DEFAULT_ALLOWED_REGISTRIES,
-      description: "Registry prefixes (host/path/) images may come from.",
+      description: "Registry prefixes (host/path/) images that nodes pull may come from.",
+    },
+    buildBaseRegistries: {
+      type: "stringArray",
+      default: DEFAULT_BUILD_BASE_REGISTRIES,
+      description:
+        "Registry prefixes the base images of image builds (environment.BASE_IMAGES) may come from.",
     },
   },
   validate: ({ resource, config, report, notApplicable }) => {
@@ -239,7 +257,8 @@ export const imagesAllowedRegistries = resourcePolicy({
     for (const use of uses) {
       const image: ImageRef | string = parseImage(use.reference ?? "");
       if (typeof image === "string") continue; // images-pinned reports malformed references
-      if (!isFromAllowedRegistry(image, config.allowedRegistries)) {
+      const allowed = use.buildBase === true ? config.buildBaseRegistries : config.allowedRegistries;
+      if (!isFromAllowedRegistry(image, allowed)) {
         report(
           `${use.where}: "${image.raw}" is not from an allowed registry (${image.registry}/${image.path})`,
         );
@@ -257,14 +276,25 @@ export const helmChartsPinned = resourcePolicy({
     "manifests it renders cannot change without a reviewed diff. A local chart archive (the air-gapped " +
     "`directory` chart source) needs the exact version too, and its file name must carry that version (the " +
     "program also checks the archive's Chart.yaml); local chart directories are exempt from the version rule " +
-    "(they are versioned with this repository).",
+    "(they are versioned with this repository). With config allowedChartRepositories (staging and production: " +
+    "the stack's own Artifact Registry), charts from anywhere else are refused, local archives included.",
   severity: "medium",
   category: "security",
   remediationSteps:
-    "Set the chart's exact version (no ranges) and an https:// or oci:// repository in infra/versions.ts.",
+    "Set the chart's exact version (no ranges) and an https:// or oci:// repository in infra/versions.ts; on " +
+    "staging and production install from the stack's chart mirror (charts.source {kind: oci, baseUrl}, filled " +
+    "by scripts/mirror-charts.sh).",
   controls: [{ source: "Project baseline", id: "Pinned third-party charts" }],
   appliesTo: HELM_TYPES,
-  validate: ({ resource, report }) => {
+  config: {
+    allowedChartRepositories: {
+      type: "stringArray",
+      default: [],
+      description:
+        "When not empty, every chart must come from one of these oci:// or https:// prefixes (the stack's mirror).",
+    },
+  },
+  validate: ({ resource, config, report }) => {
     const chart = strAt(resource.props, "chart") ?? "";
     const version = strAt(resource.props, "version");
     if (chart.startsWith(".") || chart.startsWith("/")) {
@@ -282,6 +312,13 @@ export const helmChartsPinned = resourcePolicy({
     if (repo === undefined || repo === "") report(`chart "${chart}" names no repository`);
     else if (!/^(https|oci):\/\//.test(repo))
       report(`chart "${chart}" comes from "${repo}" (not https:// or oci://)`);
+    else if (
+      config.allowedChartRepositories.length > 0 &&
+      !config.allowedChartRepositories.some(
+        (prefix) => repo === prefix || repo.startsWith(`${prefix.replace(/\/+$/, "")}/`),
+      )
+    )
+      report(`chart "${chart}" comes from "${repo}", outside ${config.allowedChartRepositories.join(", ")}`);
   },
 });
 

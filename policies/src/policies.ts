@@ -4,6 +4,7 @@ import { availabilityPolicies } from "./availability";
 import type { PackPolicy } from "./core/policy";
 import { dataProtectionPolicies } from "./data-protection";
 import { gkePolicies } from "./gke";
+import { guardrailPolicies } from "./guardrails";
 import { imagePolicies } from "./images";
 import { networkPolicies } from "./network";
 import { podPolicies } from "./pods";
@@ -21,6 +22,7 @@ export const policySubjects: readonly {
   { subject: "Data protection", policies: dataProtectionPolicies },
   { subject: "GKE", policies: gkePolicies },
   { subject: "Secrets", policies: secretPolicies },
+  { subject: "Guardrails", policies: guardrailPolicies },
   { subject: "Stack", policies: stackPolicies },
 ];
 

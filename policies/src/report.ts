@@ -3,7 +3,8 @@
 import type { EnforcementLevel } from "@pulumi/policy";
 import { namesOf, type Exemption } from "./core/exemption";
 import type { PackPolicy } from "./core/policy";
-import type { PolicyOutcome } from "./evaluate";
+import { GUARDED_POLICIES, POLICY_PREFIX } from "./core/admission";
+import type { PackConfig, PolicyOutcome } from "./evaluate";
 
 export interface StackResult {
   readonly stack: string;
@@ -25,6 +26,8 @@ export interface ReportInput {
   /** Subjects whose policies also judge chart-rendered objects, and their results per stack (same order). */
   readonly charts: { readonly subjects: readonly string[]; readonly stacks: readonly ChartResult[] };
   readonly exemptions: readonly Exemption[];
+  /** Each stack's pack config (policies/config/<stack>.json), for the secrets, mirrors and guardrails summary. */
+  readonly configs: Readonly<Record<string, PackConfig>>;
 }
 
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
@@ -142,6 +145,8 @@ export function renderReport(input: ReportInput): string {
   );
   if (chartFindings.length > 0) push("", ...chartFindings);
 
+  guardrailSummary(input, push);
+
   push("", "## Policies");
   for (const { subject, policies } of input.subjects) {
     push("", `### ${subject}`);
@@ -212,4 +217,43 @@ export function renderReport(input: ReportInput): string {
   }
   push("");
   return lines.join("\n");
+}
+
+/** A policy option of a stack: its config file's value, else the policy's default. */
+function option(input: ReportInput, stack: string, policy: string, key: string): unknown {
+  const configured = input.configs[stack]?.[policy]?.[key];
+  if (configured !== undefined) return configured;
+  const found = input.subjects.flatMap((s) => s.policies).find((p) => p.name === policy);
+  return found?.configSchema?.properties[key]?.default;
+}
+
+const listed = (value: unknown, otherwise = "any") =>
+  Array.isArray(value) && value.length > 0 ? value.map((v) => `\`${String(v)}\``).join(", ") : otherwise;
+
+/** What each stack's config says about secrets, image and chart sources, and the in-cluster guardrails. */
+function guardrailSummary(input: ReportInput, push: (...more: string[]) => void): void {
+  push(
+    "",
+    "## Secrets, image mirrors and in-cluster guardrails",
+    "",
+    "Per stack, from its pack config: where secrets must come from (`secrets-from-secret-manager`: no Kubernetes",
+    "Secret with a value in the program, every one through an ExternalSecret from the approved store of",
+    "`secrets-external-secret-store`, readable only by External Secrets Operator's account, `secrets-manager-access`),",
+    "where images and charts may come from (`images-allowed-registries`, `images-helm-chart-pinned`: on cloud stacks",
+    "only the stack's Artifact Registry, whose remote repositories mirror the upstream registries), and how the",
+    `API server enforces the CEL twins of ${GUARDED_POLICIES.map((p) => `\`${p}\``).join(", ")}`,
+    `(ValidatingAdmissionPolicies \`${POLICY_PREFIX}<policy>\`, bound in every namespace the stack creates, with the`,
+    "live exemptions of chart workloads excluded; `guardrails-admission-policies`). An exemption stops exempting",
+    "at the first deploy after its expiry: the program renders only the exemptions live on the deploy date. The",
+    "README (Secrets, image mirrors and in-cluster guardrails) says how secrets rotate and how the mirrors are filled.",
+    "",
+    "| stack | secrets from Secret Manager | approved secret stores | images from | charts from | admission (validationActions) |",
+    "|---|---|---|---|---|---|",
+  );
+  for (const { stack } of input.stacks) {
+    const required = option(input, stack, "secrets-from-secret-manager", "requireSecretManager") === true;
+    push(
+      `| ${stack} | ${required ? "required" : "no (stack config and generated values)"} | ${listed(option(input, stack, "secrets-external-secret-store", "approvedStores"))} | ${listed(option(input, stack, "images-allowed-registries", "allowedRegistries"))} | ${listed(option(input, stack, "images-helm-chart-pinned", "allowedChartRepositories"), "each chart's pinned repository")} | ${listed(option(input, stack, "guardrails-admission-policies", "validationActions"))} |`,
+    );
+  }
 }

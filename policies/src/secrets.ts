@@ -19,7 +19,7 @@ import {
   resolveFromPack,
   type StackConfigEntry,
 } from "./core/secrets";
-import { rec, str, stringEntries } from "./core/values";
+import { isUnknown, list, rec, recAt, str, strAt, stringEntries, type Props } from "./core/values";
 
 const STACK_CONFIG_FILE = {
   type: "string",
@@ -161,4 +161,186 @@ export const noSecretsInConfigMaps = resourcePolicy({
   },
 });
 
-export const secretPolicies = [stackConfigEncrypted, secretDataSource, noSecretsInConfigMaps];
+const SECRET_MANAGER_TYPES = {
+  secret: "gcp:secretmanager/secret:Secret",
+  iamMember: "gcp:secretmanager/secretIamMember:SecretIamMember",
+  iamBinding: "gcp:secretmanager/secretIamBinding:SecretIamBinding",
+  iamPolicy: "gcp:secretmanager/secretIamPolicy:SecretIamPolicy",
+} as const;
+const ACCESSOR = "roles/secretmanager.secretAccessor";
+
+export const externalSecretStore = resourcePolicy({
+  name: "secrets-external-secret-store",
+  description:
+    "Every ExternalSecret reads from an approved store (config approvedStores, `<Kind>/<name>`: the stack's " +
+    "ClusterSecretStore for Google Secret Manager), in its secretStoreRef and in any per-key sourceRef, and " +
+    "refreshes on an interval (refreshInterval set and not 0), so a hand edit of the synced Secret is undone and " +
+    "a store outside the reviewed one can never feed the cluster.",
+  severity: "high",
+  category: "security",
+  remediationSteps:
+    "Point spec.secretStoreRef at the approved ClusterSecretStore (infra/platform/external-secrets.ts " +
+    "SECRET_STORE), drop per-key sourceRef store overrides, and set spec.refreshInterval (e.g. 1h).",
+  controls: [{ source: "Project baseline", id: "Secrets only from the approved secret manager" }],
+  appliesTo: [K8S.externalSecret],
+  config: {
+    approvedStores: {
+      type: "stringArray",
+      default: ["ClusterSecretStore/gcp-secret-manager"],
+      description: "Stores ExternalSecrets may read, as <Kind>/<name>.",
+    },
+  },
+  validate: ({ resource, config, report }) => {
+    const ref = objectRef(resource.props, resource.name);
+    const storeOf = (storeRef: unknown): string | undefined => {
+      const name = strAt(storeRef, "name");
+      return name === undefined ? undefined : `${strAt(storeRef, "kind") ?? "SecretStore"}/${name}`;
+    };
+    const main = storeOf(rec(resource.props.spec)?.secretStoreRef);
+    if (main === undefined) report(`ExternalSecret ${ref} names no secretStoreRef`);
+    else if (!config.approvedStores.includes(main))
+      report(
+        `ExternalSecret ${ref} reads from ${main}, not an approved store (${config.approvedStores.join(", ")})`,
+      );
+    for (const field of ["data", "dataFrom"]) {
+      list(rec(resource.props.spec)?.[field]).forEach((item, i) => {
+        const store = storeOf(recAt(item, "sourceRef", "storeRef"));
+        if (store !== undefined && !config.approvedStores.includes(store))
+          report(`ExternalSecret ${ref} spec.${field}[${i}] reads from ${store}, not an approved store`);
+      });
+    }
+    const interval = str(rec(resource.props.spec)?.refreshInterval);
+    if (interval === undefined || /^0+[a-z]*$/.test(interval))
+      report(`ExternalSecret ${ref} never refreshes (refreshInterval ${interval ?? "unset"})`);
+  },
+});
+
+/** The members an IAM resource grants, whichever shape it has (member, members, or a policy document). */
+function iamMembers(props: Props): unknown[] {
+  if (props.member !== undefined) return [props.member];
+  if (props.members !== undefined) return [...list(props.members)];
+  const policy = str(props.policyData);
+  if (policy === undefined) return [];
+  try {
+    const parsed = JSON.parse(policy) as { bindings?: { members?: unknown[] }[] };
+    return (parsed.bindings ?? []).flatMap((b) => b.members ?? []);
+  } catch {
+    return [policy];
+  }
+}
+
+export const secretManagerAccess = stackPolicy({
+  name: "secrets-manager-access",
+  description:
+    "Secret Manager access is per secret and for External Secrets Operator alone: ESO's Google service account " +
+    "(config serviceAccountId) holds roles/secretmanager.secretAccessor on each Secret Manager secret the stack " +
+    "creates, through a SecretIamMember naming that secret, and no other grant anywhere (no project, bucket or " +
+    "other role); nobody gets a Secret Manager role on the whole project. In preview, a member that is not known " +
+    "yet (a service account created in the same update) is checked at update.",
+  severity: "critical",
+  category: "security",
+  remediationSteps:
+    "Grant secretAccessor with gcp.secretmanager.SecretIamMember per secret (infra/secrets/secret-manager.ts); " +
+    "remove project-level Secret Manager roles and any other grant to ESO's service account.",
+  controls: [
+    { source: "CIS GCP", id: "1.5 Ensure that Service Account has no Admin privileges" },
+    { source: "Project baseline", id: "Least privilege for the secret sync" },
+  ],
+  appliesTo: [SECRET_MANAGER_TYPES.secret],
+  config: {
+    serviceAccountId: {
+      type: "string",
+      default: "external-secrets",
+      description: "The account id of External Secrets Operator's Google service account.",
+    },
+  },
+  validate: ({ resources, config, report }) => {
+    const isEso = (member: unknown) =>
+      typeof member === "string" && member.startsWith(`serviceAccount:${config.serviceAccountId}@`);
+    const accessorOf = new Map<string, number>();
+    for (const r of resources) {
+      if (!r.type.startsWith("gcp:")) continue;
+      const members = iamMembers(r.props);
+      const role = str(r.props.role) ?? "";
+      if (r.type.startsWith("gcp:projects/") && role.startsWith("roles/secretmanager."))
+        report(`${r.type} ${r.name} grants ${role} on the whole project`, r);
+      if (!members.some(isEso)) continue;
+      const secretId = str(r.props.secretId);
+      if (
+        r.type !== SECRET_MANAGER_TYPES.iamMember ||
+        role !== ACCESSOR ||
+        secretId === undefined ||
+        secretId === ""
+      )
+        report(
+          `${r.type} ${r.name} grants ESO's service account ${role || "a role"} outside one named secret`,
+          r,
+        );
+      else accessorOf.set(secretId, (accessorOf.get(secretId) ?? 0) + 1);
+    }
+    for (const secret of resources.filter((r) => r.type === SECRET_MANAGER_TYPES.secret)) {
+      const id = str(secret.props.secretId) ?? secret.name;
+      if (isUnknown(secret.props.secretId)) continue;
+      if (accessorOf.get(id) !== 1)
+        report(
+          `Secret Manager secret ${id} is readable by ESO's service account through ${accessorOf.get(id) ?? 0} grants (needs exactly 1)`,
+          secret,
+        );
+    }
+  },
+});
+
+export const secretsFromManager = stackPolicy({
+  name: "secrets-from-secret-manager",
+  description:
+    "Where config requireSecretManager is set (staging, production), no Kubernetes Secret the program creates " +
+    "holds a value (data or stringData): every Secret it needs comes from Secret Manager through an ExternalSecret " +
+    "(whose target it names), so a secret's value lives in one audited, versioned place and never in Pulumi's " +
+    "Kubernetes manifests. Secrets that operators make themselves (certificates, CloudNativePG's app user) are " +
+    "not the program's and are not in scope. Locally (Minikube) the program writes Kubernetes Secrets from stack " +
+    "config and generated values, and this policy is not required.",
+  severity: "high",
+  category: "security",
+  remediationSteps:
+    "Store the value with the stack's SecretStore (infra/secrets: SecretManagerStore on GKE), which creates the " +
+    "Secret Manager secret and the ExternalSecret, instead of a k8s.core.v1.Secret.",
+  controls: [{ source: "Project baseline", id: "Cloud secrets live in a secret manager" }],
+  appliesTo: [],
+  config: {
+    requireSecretManager: {
+      type: "boolean",
+      default: false,
+      description: "Refuse Kubernetes Secrets with values in the program (cloud stacks).",
+    },
+  },
+  validate: ({ resources, config, report, notApplicable }) => {
+    if (!config.requireSecretManager) return notApplicable("requireSecretManager is off for this stack");
+    const secrets = resources.filter((r) => r.type === K8S.secret);
+    for (const secret of secrets) {
+      const data = stringEntries(secret.props, "data");
+      const stringData = stringEntries(secret.props, "stringData");
+      const keys = [...data.known, ...stringData.known]
+        .map(([k]) => k)
+        .concat(data.unknown, stringData.unknown);
+      if (keys.length > 0 || data.wholeMapUnknown || stringData.wholeMapUnknown)
+        report(
+          `Secret ${objectRef(secret.props, secret.name)} holds values in the program (${keys.join(", ") || "unknown keys"}); ` +
+            "it must come from Secret Manager through an ExternalSecret",
+          secret,
+        );
+    }
+    if (!resources.some((r) => r.type === K8S.externalSecret))
+      report(
+        "the stack syncs no secret through an ExternalSecret: its secrets do not come from Secret Manager",
+      );
+  },
+});
+
+export const secretPolicies = [
+  stackConfigEncrypted,
+  secretDataSource,
+  noSecretsInConfigMaps,
+  externalSecretStore,
+  secretManagerAccess,
+  secretsFromManager,
+];

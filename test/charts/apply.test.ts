@@ -8,13 +8,48 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startControlPlane, type ControlPlane } from "../cluster/control-plane";
 import type { KubeObject } from "../cluster/kube-client";
-import { repoRoot, stackNames } from "../support/program";
+import { GUARDED_POLICIES } from "../../policies/src/core/admission";
+import { repoRoot, stackConfig, stackNames, type StackName } from "../support/program";
+import { deployment, goodContainer, waitForGuardrails } from "../guardrails/support";
 import { admitPods, applyStack } from "./apply";
 import { SHARED_CHARTS, requireSharedCharts, requireToolchain } from "./fixtures";
 import { crdApiVersions } from "./render";
 import { chartStack, clusterObjects } from "./stack";
 
 const seconds = (from: number, to: number) => ((to - from) / 1000).toFixed(1);
+
+/** The stack's guardrails mode, from its stack file (production denies). */
+function guardrailMode(stack: StackName): "audit" | "deny" {
+  const raw = stackConfig(stack)["mcp-registry:guardrails"];
+  return raw !== undefined && (JSON.parse(raw) as { admission?: string }).admission === "deny"
+    ? "deny"
+    : "audit";
+}
+
+/** A Deployment in the registry's namespace that breaks every guarded rule: privileged, host PID, root, ... */
+function badDeployment(): KubeObject {
+  const container = {
+    ...goodContainer("shell", "docker.io/library/busybox:latest"),
+    resources: undefined,
+    securityContext: { privileged: true, runAsUser: 0 },
+  };
+  return deployment("hand-made", "mcp-registry", { hostPID: true, containers: [container] });
+}
+
+/** `kubectl apply -f` of one object, as an SRE would run it; stdout and stderr together. */
+function kubectlApply(
+  binDir: string,
+  kubeconfig: string,
+  object: KubeObject,
+): { status: number | null; output: string } {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kubectl-")), "bad.json");
+  fs.writeFileSync(file, JSON.stringify(object));
+  const result = spawnSync(path.join(binDir, "kubectl"), ["apply", "-f", file], {
+    encoding: "utf8",
+    env: { ...process.env, KUBECONFIG: kubeconfig },
+  });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
 
 /** A node object with no kubelet behind it, so DaemonSets have somewhere to create their Pods. */
 const NODE = {
@@ -78,7 +113,11 @@ describe("charts: each stack applied to a real API server", function () {
         });
         const up = Date.now();
         await plane.client.create(NODE);
-        const applied = await applyStack(plane.client, clusterObjects(chart));
+        const mode = guardrailMode(stack);
+        // Workloads are applied only once the stack's own admission policies are enforced, so they judge them.
+        const applied = await applyStack(plane.client, clusterObjects(chart), () =>
+          waitForGuardrails(plane!.client, "mcp-registry", mode),
+        );
         // The charts were rendered with exactly the API versions this server now serves.
         const served = new Set(await plane.client.apiVersions());
         const assumed = crdApiVersions(chart.rendered).filter((v) => v.split("/").length === 2);
@@ -105,18 +144,53 @@ describe("charts: each stack applied to a real API server", function () {
         );
         assert.deepEqual(applied.rejections, []);
         assert.deepEqual(pods.failures, []);
+        // Every object passes the in-cluster guardrails too: no denial above, and no warning in Warn mode.
+        const namespaces = applied.appliedByKind.Namespace ?? 0;
+        assert.equal(applied.appliedByKind.ValidatingAdmissionPolicy, GUARDED_POLICIES.length);
+        assert.equal(
+          applied.appliedByKind.ValidatingAdmissionPolicyBinding,
+          GUARDED_POLICIES.length * namespaces,
+        );
+        assert.deepEqual(
+          plane.client.warnings.filter((w) => /mcp-registry-/.test(w.text)),
+          [],
+          "a program or chart object was warned about by the guardrails",
+        );
         assert.ok(pods.admitted >= applied.workloads.length - pods.jobsFromCronJobs);
 
-        // The same check fails when it should: the registry Deployment made privileged is refused by PSA.
+        // The same checks fail when they should: the registry Deployment made privileged is refused, in production
+        // by the guardrails already at the Deployment, elsewhere by PSA at its Pod (the guardrails only warn there).
         const registry = applied.workloads.find(
           (w) => w.kind === "Deployment" && w.metadata.name === "registry",
         );
         assert.ok(registry, "the registry Deployment was applied");
         const weakened = weakenedCopy(registry);
-        await plane.client.apply(weakened);
-        const refused = await admitPods(plane.client, [weakened], 30_000);
-        assert.equal(refused.failures.length, 1, "the privileged Pod was admitted");
-        assert.match(refused.failures.join("\n"), /violates PodSecurity "restricted:latest": privileged/);
+        if (mode === "deny") {
+          await assert.rejects(
+            plane.client.apply(weakened),
+            /ValidatingAdmissionPolicy 'mcp-registry-pods-no-privileged' .*denied request/,
+          );
+        } else {
+          await plane.client.apply(weakened);
+          const refused = await admitPods(plane.client, [weakened], 30_000);
+          assert.equal(refused.failures.length, 1, "the privileged Pod was admitted");
+          assert.match(refused.failures.join("\n"), /violates PodSecurity "restricted:latest": privileged/);
+        }
+
+        // A bad Deployment applied by hand with kubectl, outside Pulumi: refused in production, warned about elsewhere.
+        const bad = kubectlApply(binDir, plane.kubeconfigPath, badDeployment());
+        const named = GUARDED_POLICIES.filter((p) => bad.output.includes(`mcp-registry-${p}'`));
+        console.log(
+          `        kubectl apply of a bad Deployment (${mode}): exit ${bad.status}, policies named: ${named.join(", ")}`,
+        );
+        if (mode === "deny") {
+          assert.notEqual(bad.status, 0, bad.output);
+          assert.match(bad.output, /denied request/);
+        } else {
+          assert.equal(bad.status, 0, bad.output);
+          assert.match(bad.output, /Warning: Validation failed for ValidatingAdmissionPolicy 'mcp-registry-/);
+        }
+        assert.ok(named.length >= 1, bad.output);
       } finally {
         await plane?.stop();
       }

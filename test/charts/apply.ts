@@ -50,11 +50,13 @@ export interface ApplyResult {
 const ref = (o: KubeObject) =>
   `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name ?? "(no name)"}`;
 
+const WORKLOAD_PHASE = 4;
+
 function phase(object: KubeObject): number {
   if (object.kind === "Namespace") return 0;
   if (object.kind === "CustomResourceDefinition") return 1;
   if (FIRST_KINDS.includes(object.kind)) return 2;
-  if (WORKLOAD_KINDS.has(object.kind)) return 4;
+  if (WORKLOAD_KINDS.has(object.kind)) return WORKLOAD_PHASE;
   return 3;
 }
 
@@ -74,10 +76,15 @@ async function waitForCrds(client: KubeClient, names: readonly string[], timeout
   client.forgetDiscovery();
 }
 
-/** Applies everything; objects that fail only for ordering (a kind or namespace not there yet) are retried. */
+/**
+ * Applies everything; objects that fail only for ordering (a kind or namespace not there yet) are retried.
+ * `beforeWorkloads` runs once, after everything but the workloads is applied (e.g. to wait until the admission
+ * policies just applied are enforced, so the workloads are really judged by them).
+ */
 export async function applyStack(
   client: KubeClient,
   objects: readonly SourcedObject[],
+  beforeWorkloads?: () => Promise<void>,
 ): Promise<ApplyResult> {
   const leftOut: string[] = [];
   const queue: SourcedObject[] = [];
@@ -101,6 +108,10 @@ export async function applyStack(
       if (entryPhase > 1 && currentPhase <= 1 && crdsApplied.length > 0) {
         await waitForCrds(client, crdsApplied);
         crdsApplied = [];
+      }
+      if (entryPhase === WORKLOAD_PHASE && beforeWorkloads !== undefined) {
+        await beforeWorkloads();
+        beforeWorkloads = undefined;
       }
       currentPhase = entryPhase;
       try {

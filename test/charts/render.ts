@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
+import { readArchiveFile } from "../../infra/platform/chart-archive";
 import { platformVersions } from "../../infra/versions";
 import type { KubeObject } from "../cluster/kube-client";
 import type { CapturedResource } from "../support/program";
@@ -64,6 +65,33 @@ function output(command: string, args: readonly string[]): Promise<string> {
   });
 }
 
+/**
+ * The one chart archive that differs from its published chart (../shared/charts/INDEX.md): external-secrets 2.9.0
+ * ships its 25 CRDs untemplated in `files/crds-bundle.yaml` instead of as templates. The program installs the
+ * published chart with `installCRDs: true`; the tests render this archive with `installCRDs: false` and add the
+ * bundle's CRDs to what the release renders, which is what the published chart installs. Nothing in the program
+ * changes between test and production.
+ */
+export const OFFLINE_CRD_BUNDLES: Readonly<Record<string, { value: string; file: string }>> = {
+  "external-secrets": { value: "installCRDs", file: "files/crds-bundle.yaml" },
+};
+
+function offlineAdaptation(release: ReleaseSpec): {
+  values: Record<string, unknown>;
+  crds: RenderedObject[];
+} {
+  const name = path.basename(release.chart).replace(/-v?\d+\.\d+\.\d+\.tgz$/, "");
+  const bundle = release.chart.endsWith(".tgz") ? OFFLINE_CRD_BUNDLES[name] : undefined;
+  if (bundle === undefined || release.values[bundle.value] !== true)
+    return { values: release.values, crds: [] };
+  const text = readArchiveFile(release.chart, bundle.file);
+  if (text === undefined) throw new RenderError(`${release.chart} has no ${bundle.file}`);
+  const crds = parseManifests(text.toString("utf8"), release.releaseName);
+  if (crds.length === 0 || crds.some((c) => c.object.kind !== "CustomResourceDefinition"))
+    throw new RenderError(`${release.chart}: ${bundle.file} is not a bundle of CRDs`);
+  return { values: { ...release.values, [bundle.value]: false }, crds };
+}
+
 /** `helm template` of one release; `apiVersions` are passed as the cluster's capabilities. */
 export async function renderRelease(
   helm: string,
@@ -72,10 +100,11 @@ export async function renderRelease(
 ): Promise<RenderedObject[]> {
   if (!fs.existsSync(release.chart))
     throw new RenderError(`${release.releaseName}: chart ${release.chart} is not a local archive or folder`);
+  const adapted = offlineAdaptation(release);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mcp-render-"));
   try {
     const valuesFile = path.join(dir, "values.json");
-    fs.writeFileSync(valuesFile, JSON.stringify(release.values));
+    fs.writeFileSync(valuesFile, JSON.stringify(adapted.values));
     const args = [
       "template",
       release.releaseName,
@@ -94,7 +123,7 @@ export async function renderRelease(
         `helm template ${release.releaseName} (${release.chart}) failed: ${error.message}`,
       );
     });
-    return parseManifests(text, release.releaseName);
+    return [...adapted.crds, ...parseManifests(text, release.releaseName)];
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

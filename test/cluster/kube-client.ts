@@ -13,6 +13,8 @@ export type KubeObject = Record<string, unknown> & {
 export interface RawResponse {
   readonly status: number;
   readonly body: string;
+  /** The `Warning` headers' texts (deprecations, admission policies in Warn mode). */
+  readonly warnings: readonly string[];
 }
 
 /** Where a kind lives in the API: its plural path segment and whether it is namespaced. */
@@ -88,7 +90,11 @@ export class KubeClient {
           const chunks: Buffer[] = [];
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
           response.on("end", () =>
-            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+            resolve({
+              status: response.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString("utf8"),
+              warnings: warningTexts(response.headers.warning),
+            }),
           );
           response.on("error", reject);
         },
@@ -99,6 +105,9 @@ export class KubeClient {
       request.end();
     });
   }
+
+  /** Warnings the server sent with each request since the client was made, with the request. */
+  readonly warnings: { readonly request: string; readonly text: string }[] = [];
 
   /** A JSON request that throws KubeApiError on any status >= 300. */
   async json<T = Record<string, unknown>>(
@@ -113,6 +122,7 @@ export class KubeClient {
       body === undefined ? undefined : JSON.stringify(body),
       contentType,
     );
+    for (const text of response.warnings) this.warnings.push({ request: `${method} ${urlPath}`, text });
     if (response.status >= 300) {
       let reason = "";
       let message = response.body;
@@ -227,7 +237,23 @@ export class KubeClient {
     );
   }
 
+  /** A server-side dry run of a create: what admission would say, nothing stored. */
+  async dryRunCreate(object: KubeObject): Promise<RawResponse> {
+    const info = await this.resourceInfo(object.apiVersion, object.kind);
+    const namespace = info.namespaced ? (object.metadata.namespace ?? "default") : undefined;
+    const collection = await this.collectionPath(object.apiVersion, object.kind, namespace);
+    return this.raw("POST", `${collection}?dryRun=All&fieldValidation=Strict`, JSON.stringify(object));
+  }
+
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** `299 - "text"` headers (RFC 7234 warn-code, agent, quoted text) to their texts. */
+function warningTexts(header: string | string[] | undefined): string[] {
+  const values = header === undefined ? [] : Array.isArray(header) ? header : [header];
+  return values.flatMap((value) =>
+    [...value.matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!.replace(/\\(.)/g, "$1")),
+  );
 }

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { KMS_ROTATION_PERIOD, NODE_SA_PROJECT_ROLES, NODE_SA_REPOSITORY_ROLE } from "../../infra/cluster/gke";
 import { gkeKubeconfig } from "../../infra/cluster/kubeconfig";
+import { CHARTS_REPOSITORY, UPSTREAM_REGISTRIES, remoteRepositoryId } from "../../infra/lib/mirror";
 import { parse as parseYaml } from "yaml";
 import { findResource, ofType, type CapturedResource, type StackName } from "../support/program";
 import { ofProvider, stackRun } from "./runs";
@@ -69,12 +70,22 @@ describe("infra: GKE clusters", function () {
           .map((r) => r.inputs.role)
           .sort();
         assert.deepEqual(roles, [...NODE_SA_PROJECT_ROLES].sort());
-        const repoRole = only(
+        // Reader on the registry's repository and each image mirror, nothing project-wide, nothing on charts.
+        const repoRoles = ofType(
           resources,
           "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
-        ).inputs;
-        assert.equal(repoRole.role, NODE_SA_REPOSITORY_ROLE);
-        assert.match(repoRole.member, /^serviceAccount:mcp-\w+-nodes@/);
+        ).map((r) => r.inputs);
+        assert.deepEqual(repoRoles.map((r) => r.repository).sort(), [
+          "docker-io",
+          "ghcr-io",
+          "mcp-registry",
+          "quay-io",
+          "registry-k8s-io",
+        ]);
+        for (const role of repoRoles) {
+          assert.equal(role.role, NODE_SA_REPOSITORY_ROLE);
+          assert.match(role.member, /^serviceAccount:mcp-\w+-nodes@/);
+        }
       });
 
       it("gives private nodes a VPC subnet with secondary ranges and Cloud NAT for egress", async () => {
@@ -101,9 +112,10 @@ describe("infra: GKE clusters", function () {
       });
 
       it("keeps registry images in Artifact Registry with cleanup policies", async () => {
-        const repo = only(
+        const repo = findResource(
           (await stackRun(stack)).resources,
           "gcp:artifactregistry/repository:Repository",
+          `${stack}-images`,
         ).inputs;
         assert.equal(repo.format, "DOCKER");
         assert.deepEqual(
@@ -111,6 +123,33 @@ describe("infra: GKE clusters", function () {
           ["keep-recent:KEEP", "delete-untagged:DELETE"],
         );
         assert.equal(repo.cleanupPolicies[0].mostRecentVersions.keepCount, stack === "production" ? 30 : 10);
+      });
+
+      it("mirrors every upstream registry in a remote repository, and keeps the pinned charts in its own", async () => {
+        const repos = ofType((await stackRun(stack)).resources, "gcp:artifactregistry/repository:Repository");
+        const remotes = repos.filter((r) => r.inputs.mode === "REMOTE_REPOSITORY").map((r) => r.inputs);
+        assert.deepEqual(
+          remotes.map((r) => [r.repositoryId, r.format, r.location]),
+          UPSTREAM_REGISTRIES.map((u) => [remoteRepositoryId(u), "DOCKER", "europe-west1"]),
+        );
+        const upstreams = remotes.map(
+          (r) =>
+            r.remoteRepositoryConfig.dockerRepository?.publicRepository ??
+            r.remoteRepositoryConfig.commonRepository.uri,
+        );
+        assert.deepEqual(upstreams, [
+          "DOCKER_HUB",
+          "https://quay.io",
+          "https://ghcr.io",
+          "https://registry.k8s.io",
+        ]);
+        // The cache is the insurance against an upstream removing an image: nothing cleans it up.
+        assert.ok(remotes.every((r) => r.cleanupPolicies === undefined));
+        const chartRepo = repos.find((r) => r.inputs.repositoryId === CHARTS_REPOSITORY)?.inputs;
+        assert.equal(chartRepo?.mode, undefined);
+        assert.deepEqual(chartRepo?.dockerConfig, { immutableTags: true });
+        const protectedRepos = repos.filter((r) => r.opts.protect === true).length;
+        assert.equal(protectedRepos, stack === "production" ? repos.length : 0);
       });
     });
   }

@@ -41,7 +41,13 @@ describe("infra: platform services", function () {
         const installed = resources.filter((r) => HELM_TYPES.includes(r.type)).map(chartOf);
         assert.ok(installed.length >= PLATFORM_CHARTS.length);
         for (const chart of installed) {
-          const row = table.find((c) => c.chart === chart.chart && c.repo.replace(/\/$/, "") === chart.repo);
+          // GKE stacks install from their own chart mirror (charts.source in the stack file).
+          const mirror =
+            stack === "local" ? undefined : `oci://europe-west1-docker.pkg.dev/mcp-registry-${stack}/charts`;
+          const row = table.find(
+            (c) =>
+              c.chart === chart.chart && (c.repo.replace(/\/$/, "") === chart.repo || chart.repo === mirror),
+          );
           assert.ok(row, `${chart.chart} from ${chart.repo} is not in the version table`);
           assert.match(
             chart.version,
@@ -207,8 +213,18 @@ describe("infra: platform services", function () {
           userKey: "admin-user",
           passwordKey: "admin-password",
         });
-        const admin = object(resources, "Secret", "grafana-admin", "monitoring").inputs.stringData;
-        assert.match(admin["admin-password"], /^test-random-/);
+        if (stack === "local") {
+          const admin = object(resources, "Secret", "grafana-admin", "monitoring").inputs.stringData;
+          assert.match(admin["admin-password"], /^test-random-/);
+        } else {
+          // From Secret Manager: the ExternalSecret names the secret and version, never the value.
+          const admin = object(resources, "ExternalSecret", "grafana-admin", "monitoring").inputs.spec;
+          assert.deepEqual(admin.data, [
+            { secretKey: "admin-password", remoteRef: { key: "grafana-admin-password", version: "1" } },
+          ]);
+          assert.deepEqual(admin.target.template.data, { "admin-user": "admin" });
+        }
+        assert.match(values.grafana.podAnnotations["mcp-registry.io/secret-revision"], /^[0-9a-f]{16}$/);
         assert.deepEqual(
           {
             enabled: values.grafana.sidecar.dashboards.enabled,

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import * as k8s from "@pulumi/kubernetes";
+import { KubernetesSecretStore } from "../../infra/secrets/kubernetes";
 import { GCS_S3_ENDPOINT, GcsStore } from "../../infra/storage/gcs";
 import { MinioStore, bucketSetupScript } from "../../infra/storage/minio";
 import { checkGrantName, gcsBucketName, gcsLifecycleRules, s3BucketPolicy } from "../../infra/storage/policy";
@@ -44,6 +45,8 @@ function gcs(softDeleteDays = 30) {
     settings: { location: "EU", softDeleteDays, noncurrentVersionDays: 30, deleteAfterDays: 90 },
     workloadPool: "mcp-registry-production.svc.id.goog",
     protect: true,
+    // The GCS store with plain Kubernetes Secrets: what it stores is checked here, Secret Manager in secrets.test.ts.
+    secrets: new KubernetesSecretStore(),
   });
   return {
     store,

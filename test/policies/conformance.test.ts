@@ -363,8 +363,9 @@ const variants: Variant[] = [
     },
   },
   {
+    // Cloud stacks create no Kubernetes Secret with a value (Secret Manager through ExternalSecrets): local only.
     title: "a Kubernetes Secret fed from plaintext stack config",
-    stacks: ALL,
+    stacks: ["local"],
     policy: "secrets-kubernetes-secret-source",
     message: /key password equals a plaintext value of \.\.\/stacks\/Pulumi\.\w+\.yaml/,
     mutate: (resources, stack) => {
@@ -374,6 +375,78 @@ const variants: Variant[] = [
       const plain = readStackConfig(file).find((e) => !e.secure && (e.value ?? "").length >= 6)?.value;
       if (plain === undefined) return "the stack file has no plaintext value to leak";
       props(secret).stringData = { password: plain };
+      return undefined;
+    },
+  },
+  {
+    title: "a Kubernetes Secret with a value on a cloud stack",
+    stacks: CLOUD,
+    policy: "secrets-from-secret-manager",
+    message: /Secret mcp-registry\/hand-made holds values in the program \(password\)/,
+    mutate: (resources) => {
+      resources.push({
+        type: K8S.secret,
+        name: "hand-made",
+        urn: "urn:pulumi:stack::mcp-registry::kubernetes:core/v1:Secret::hand-made",
+        props: { metadata: { name: "hand-made", namespace: "mcp-registry" }, stringData: { password: "x" } },
+        protect: false,
+      });
+      return undefined;
+    },
+  },
+  {
+    title: "an ExternalSecret reading from a store other than the approved one",
+    stacks: CLOUD,
+    policy: "secrets-external-secret-store",
+    message: /reads from SecretStore\/elsewhere, not an approved store/,
+    mutate: (resources) => {
+      const external = find(resources, K8S.externalSecret);
+      if (external === undefined) return "the program creates no ExternalSecret yet";
+      (props(external).spec as Props).secretStoreRef = { kind: "SecretStore", name: "elsewhere" };
+      return undefined;
+    },
+  },
+  {
+    title: "External Secrets Operator's account granted Secret Manager on the whole project",
+    stacks: CLOUD,
+    policy: "secrets-manager-access",
+    message: /grants roles\/secretmanager\.secretAccessor on the whole project/,
+    mutate: (resources) => {
+      const grant = find(resources, "gcp:secretmanager/secretIamMember:SecretIamMember");
+      if (grant === undefined) return "the program grants no Secret Manager access yet";
+      resources.push({
+        type: "gcp:projects/iAMMember:IAMMember",
+        name: "eso-everything",
+        urn: "urn:pulumi:stack::mcp-registry::gcp:projects/iAMMember:IAMMember::eso-everything",
+        props: { project: "p", role: "roles/secretmanager.secretAccessor", member: props(grant).member },
+        protect: false,
+      });
+      return undefined;
+    },
+  },
+  {
+    title: "a namespace without the guardrails' bindings",
+    stacks: ALL,
+    policy: "guardrails-admission-policies",
+    message: /namespace mcp-registry has no binding of pods-no-privileged, /,
+    mutate: (resources) => {
+      const inRegistry = (r: StackResource) =>
+        r.type === K8S.validatingAdmissionPolicyBinding &&
+        (props(r).metadata as Props | undefined)?.name?.toString().endsWith(".mcp-registry") === true;
+      if (!resources.some(inRegistry)) return "the program binds no guardrails yet";
+      resources.splice(0, resources.length, ...resources.filter((r) => !inRegistry(r)));
+      return undefined;
+    },
+  },
+  {
+    title: "production guardrails that only warn",
+    stacks: ["production"],
+    policy: "guardrails-admission-policies",
+    message: /acts with \[Audit, Warn\], not \[Deny\]/,
+    mutate: (resources) => {
+      const binding = find(resources, K8S.validatingAdmissionPolicyBinding);
+      if (binding === undefined) return "the program binds no guardrails yet";
+      (props(binding).spec as Props).validationActions = ["Warn", "Audit"];
       return undefined;
     },
   },

@@ -24,7 +24,17 @@ describe("policy pack: metadata", () => {
     assert.ok(!names.includes("all"), '"all" is reserved by CrossGuard');
     assert.deepEqual(
       policySubjects.map((s) => s.subject),
-      ["Images", "Pods", "Availability", "Network", "Data protection", "GKE", "Secrets", "Stack"],
+      [
+        "Images",
+        "Pods",
+        "Availability",
+        "Network",
+        "Data protection",
+        "GKE",
+        "Secrets",
+        "Guardrails",
+        "Stack",
+      ],
     );
     assert.equal(policySubjects.flatMap((s) => s.policies).length, policies.length);
   });

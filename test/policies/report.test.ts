@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { chartResults, renderFor, reportPath } from "../../policies/scripts/report-data";
 import { requireSharedCharts, requireToolchain } from "../charts/fixtures";
 import type { StackResource } from "../../policies/src/evaluate";
+import { policies } from "../../policies/src/policies";
 import { stackNames, type StackName } from "../support/program";
 import { stackResources } from "./support";
 
@@ -30,8 +31,17 @@ describe("policy report (policies/REPORT.md)", function () {
 
   it("shows every policy's controls, enforcement per stack and results, and every exemption with its reason", async () => {
     const text = fs.readFileSync(reportPath, "utf8");
-    assert.match(text, /^\| local +\| +\d+ \| +47 \|/m);
+    assert.match(text, new RegExp(`^\\| local +\\| +\\d+ \\| +${policies.length} \\|`, "m"));
     assert.match(text, /^## Chart-rendered objects$/m);
+    assert.match(text, /^## Secrets, image mirrors and in-cluster guardrails$/m);
+    assert.match(
+      text,
+      /^\| production +\| required +\| `ClusterSecretStore\/gcp-secret-manager` +\| `europe-west1-docker\.pkg\.dev\/mcp-registry-production\/` +\| `oci:[^|]+\/charts` +\| `Deny` +\|$/m,
+    );
+    assert.match(
+      text,
+      /^\| local +\| no \(stack config and generated values\) +\|.*\| `Warn`, `Audit` +\|$/m,
+    );
     assert.match(text, /^\| production +\| +\d+ \| [^|]*kube-prometheus-stack \d+[^|]*\| +\d+ \| +0 \|/m);
     assert.match(
       text,

@@ -18,6 +18,7 @@ import {
   RestoreDrill,
   scratchClusterManifest,
 } from "../../infra/data/restore-drill";
+import { KubernetesSecretStore } from "../../infra/secrets/kubernetes";
 import type { Settings } from "../../infra/settings";
 import type { BackupAccess } from "../../infra/storage/types";
 import { images } from "../../infra/versions";
@@ -27,7 +28,6 @@ import {
   GSA_EMAIL,
   capture,
   gcsAccess,
-  isSecretOutput,
   isSecretPath,
   kind,
   GCS_EGRESS,
@@ -58,6 +58,7 @@ function database(settings: Settings, access: BackupAccess, spreadAcrossZones: b
       clientSelectors: clients,
       drillNamespace: RESTORE_DRILL_NAMESPACE,
       protect: false,
+      secrets: new KubernetesSecretStore(),
     });
   });
   return run.then((resources) => ({ resources, db: db! }));
@@ -180,9 +181,10 @@ describe("data layer: Database", () => {
 
   it("keeps the drill reader's password secret", async () => {
     const { db, resources } = await database(settingsFor("staging"), gcsAccess(), false);
-    assert.equal(await isSecretOutput(db.drillReaderPassword), true);
+    assert.equal(db.drillReaderPassword.id, "database-drill-reader-password");
     const secret = resources.find((r) => r.type === "kubernetes:core/v1:Secret");
     assert.equal(isSecretPath(secret, "stringData.password"), true);
+    assert.equal(secret?.inputs.stringData.username, "restore_drill");
   });
 
   it("admits only replication, the operator, clients, the drill and Prometheus to the instances", async () => {
@@ -226,6 +228,7 @@ describe("data layer: Database", () => {
           clientSelectors: clients,
           drillNamespace: RESTORE_DRILL_NAMESPACE,
           protect: true,
+          secrets: new KubernetesSecretStore(),
         });
       }),
       /^Error: database\.synchronous\.number: must be less than database\.instances$/,
@@ -274,6 +277,13 @@ describe("data layer: LogicalBackup (K8up)", () => {
   }
 });
 
+/** The drill reader's password as Database stores it, in the store the drill builds its own Secret with. */
+function storedReaderPassword() {
+  const secrets = new KubernetesSecretStore();
+  const readerPassword = secrets.value("database-drill-reader-password", pulumi.secret("reader-password"));
+  return { secrets, readerPassword };
+}
+
 describe("data layer: RestoreDrill", () => {
   async function drill(stack: "local" | "production", access: BackupAccess) {
     const settings = settingsFor(stack);
@@ -287,7 +297,7 @@ describe("data layer: RestoreDrill", () => {
         scratchCluster: SCRATCH_CLUSTER_NAME,
         schedule: settings.backup.drillSchedule,
         backupAccess: access,
-        readerPassword: pulumi.secret("reader-password"),
+        ...storedReaderPassword(),
         database: settings.database,
         storageClass: "standard",
         platform,
@@ -404,7 +414,7 @@ describe("data layer: RestoreDrill", () => {
           scratchCluster: SCRATCH_CLUSTER_NAME,
           schedule: "0 6 * * *",
           backupAccess: minioAccess(RESTORE_DRILL_NAMESPACE),
-          readerPassword: pulumi.secret("reader-password"),
+          ...storedReaderPassword(),
           database: settingsFor("local").database,
           storageClass: "standard",
           platform,

@@ -10,6 +10,7 @@ import {
 } from "../../infra/registry/app";
 import { RegistryPackageIdentity, repositoryParts } from "../../infra/registry/identity";
 import { RegistrySecrets, type RegistrySecretRefs } from "../../infra/registry/secrets";
+import { KubernetesSecretStore } from "../../infra/secrets/kubernetes";
 import { loadSettings, SettingsError, type Settings } from "../../infra/settings";
 import { schemaProblems } from "../support/k8s-schema";
 import { stackConfig, type ResourceInputs, type StackName } from "../support/program";
@@ -24,6 +25,7 @@ const direct: RegistryDatabaseRef = {
 const baseSecrets: RegistrySecretRefs = {
   jwt: { name: "registry-jwt", key: "private-key.pem" },
   github: undefined,
+  revision: pulumi.output("1"),
 };
 
 const NPM = "https://europe-west1-npm.pkg.dev/acme/npm-private";
@@ -81,6 +83,7 @@ async function deploy(settings: Settings, googleServiceAccount?: string) {
       namespace: REGISTRY_NAMESPACE,
       githubClientSecret: undefined,
       packageRegistryCredentials: settings.secrets.packageRegistryCredentials,
+      store: new KubernetesSecretStore(),
     });
     refs = secrets.refs;
     new RegistryApp("registry", {

@@ -22,14 +22,16 @@ import { registryDashboard } from "../../infra/registry/dashboard";
 import { RegistryMonitoring } from "../../infra/registry/monitoring";
 import { RegistryRoute } from "../../infra/registry/route";
 import { RegistrySecrets, type RegistrySecretRefs } from "../../infra/registry/secrets";
+import { KubernetesSecretStore } from "../../infra/secrets/kubernetes";
 import type { Settings } from "../../infra/settings";
 import { schemaProblems } from "../support/k8s-schema";
-import type { ResourceInputs, StackName } from "../support/program";
+import { outputValue, type ResourceInputs, type StackName } from "../support/program";
 import { capture, isSecretOutput, isSecretPath, kind, named, one, platform, settingsFor } from "./support";
 
 const secrets: RegistrySecretRefs = {
   jwt: { name: "registry-jwt", key: "private-key.pem" },
   github: { name: "registry-github", key: "client-secret" },
+  revision: pulumi.output("0123456789abcdef"),
 };
 const direct: RegistryDatabaseRef = {
   host: "mcp-registry-db-rw",
@@ -276,6 +278,7 @@ describe("registry: secrets", () => {
         provider,
         namespace: REGISTRY_NAMESPACE,
         githubClientSecret: pulumi.secret("gh-secret"),
+        store: new KubernetesSecretStore(),
       });
     });
     const key = resources.find((r) => r.type === "tls:index/privateKey:PrivateKey");
@@ -291,7 +294,9 @@ describe("registry: secrets", () => {
       /^-----BEGIN PRIVATE KEY-----/,
     );
     assert.equal(isSecretPath(byName.get("registry-github"), "stringData.client-secret"), true);
-    assert.deepEqual(component!.refs, secrets);
+    assert.deepEqual(component!.refs.jwt, secrets.jwt);
+    assert.deepEqual(component!.refs.github, secrets.github);
+    assert.match(await outputValue(component!.refs.revision), /^[0-9a-f]{16}\.[0-9a-f]{16}$/);
   });
 
   it("creates no GitHub Secret when GitHub login is not configured", async () => {
@@ -300,6 +305,7 @@ describe("registry: secrets", () => {
         provider,
         namespace: REGISTRY_NAMESPACE,
         githubClientSecret: undefined,
+        store: new KubernetesSecretStore(),
       });
     });
     assert.deepEqual(

@@ -8,7 +8,20 @@ const repoRoot = path.resolve(__dirname, "../..");
 const scriptsDir = path.join(repoRoot, "scripts");
 
 /** The system tools the scripts use besides the ones stubbed; linked into a private bin directory. */
-const systemTools = ["bash", "dirname", "grep", "head", "mkdir", "od", "tr"];
+const systemTools = [
+  "bash",
+  "date",
+  "dirname",
+  "grep",
+  "head",
+  "mkdir",
+  "mktemp",
+  "od",
+  "rm",
+  "tail",
+  "tee",
+  "tr",
+];
 
 interface Sandbox {
   bin: string;
@@ -34,7 +47,7 @@ function which(tool: string): string {
  * A PATH holding only stub binaries (which record their arguments, one call per line, fields split by
  * a unit separator) and the few real system tools the scripts need: no real pulumi/minikube/kubectl.
  */
-function makeSandbox(stubs: string[]): Sandbox {
+function makeSandbox(stubs: string[], realTools: string[] = []): Sandbox {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "scripts-test-"));
   const bin = path.join(root, "bin");
   const home = path.join(root, "home");
@@ -42,13 +55,16 @@ function makeSandbox(stubs: string[]): Sandbox {
   fs.mkdirSync(home);
   const log = path.join(root, "calls.log");
   fs.writeFileSync(log, "");
-  for (const tool of systemTools) fs.symlinkSync(which(tool), path.join(bin, tool));
+  for (const tool of [...systemTools, ...realTools]) fs.symlinkSync(which(tool), path.join(bin, tool));
   for (const stub of stubs) {
-    // Exit status per stub and sub-command comes from STUB_EXIT_<name>_<subcommand> (default 0).
+    // Exit status per stub and sub-command comes from STUB_EXIT_<name>_<subcommand> (default 0), its standard
+    // output from STUB_OUTPUT_<name>_<subcommand> (default none).
     const body = [
       "#!/usr/bin/env bash",
       `name=${stub}`,
       `( IFS=$'\\x1f'; printf '%s\\x1f%s\\n' "$name" "$*" >> "${log}" )`,
+      'out="STUB_OUTPUT_${name}_${1:-none}"',
+      '[[ -z "${!out:-}" ]] || printf \'%s\\n\' "${!out}"',
       'var="STUB_EXIT_${name}_${1:-none}"',
       'exit "${!var:-0}"',
       "",
@@ -230,6 +246,150 @@ describe("scripts", () => {
       const sandbox = makeSandbox(allTools);
       const result = sandbox.run("preview.sh", ["staging"], { STUB_EXIT_pulumi_preview: "255" });
       assert.equal(result.status, 255);
+    });
+  });
+
+  describe("drift.sh", () => {
+    const drift = "error: no changes were expected but changes were proposed";
+    const previewOf = (calls: string[][]) => calls.find((call) => call[0] === "pulumi")?.slice(1);
+    const ghCalls = (sandbox: Sandbox) =>
+      sandbox
+        .calls()
+        .filter((call) => call[0] === "gh")
+        .map((call) => call.slice(1, 3).join(" "));
+
+    it("previews the stack with refresh, expecting no changes, and files nothing when there is no drift", () => {
+      const sandbox = makeSandbox([...allTools, "gh"]);
+      const result = sandbox.run("drift.sh", ["production"], { PULUMI_ORG: "acme" });
+      assert.equal(result.status, 0, result.stderr);
+      assert.deepEqual(previewOf(sandbox.calls()), [
+        "preview",
+        "--stack",
+        "acme/production",
+        "--refresh",
+        "--expect-no-changes",
+        "--diff",
+        "--non-interactive",
+        "--policy-pack",
+        path.join(repoRoot, "policies"),
+        "--policy-pack-config",
+        path.join(repoRoot, "policies/config/production.json"),
+      ]);
+      assert.deepEqual(ghCalls(sandbox), []);
+      assert.match(result.stdout, /no drift in stack production/);
+    });
+
+    it("opens a drift issue with the preview's output when changes are proposed and none is open", () => {
+      const sandbox = makeSandbox([...allTools, "gh"]);
+      const result = sandbox.run("drift.sh", ["staging"], {
+        STUB_EXIT_pulumi_preview: "255",
+        STUB_OUTPUT_pulumi_preview: `~ gcp:container:Cluster cluster update [diff: ~labels]\n${drift}`,
+      });
+      assert.equal(result.status, 2, result.stderr);
+      assert.deepEqual(ghCalls(sandbox), ["label create", "issue list", "issue create"]);
+      const create = sandbox
+        .calls()
+        .find((call) => call[0] === "gh" && call[1] === "issue" && call[2] === "create")!;
+      assert.equal(create[create.indexOf("--title") + 1], "Drift in stack staging");
+      assert.equal(create[create.indexOf("--label") + 1], "drift");
+      assert.match(result.stdout, /opened an issue/);
+    });
+
+    it("comments on the open drift issue of the stack instead of opening another", () => {
+      const sandbox = makeSandbox([...allTools, "gh"]);
+      const result = sandbox.run("drift.sh", ["staging"], {
+        STUB_EXIT_pulumi_preview: "255",
+        STUB_OUTPUT_pulumi_preview: drift,
+        STUB_OUTPUT_gh_issue: "42",
+      });
+      assert.equal(result.status, 2, result.stderr);
+      assert.deepEqual(ghCalls(sandbox), ["label create", "issue list", "issue comment"]);
+      const comment = sandbox.calls().find((call) => call[0] === "gh" && call[2] === "comment")!;
+      assert.equal(comment[3], "42");
+      assert.match(result.stdout, /commented on issue #42/);
+    });
+
+    it("fails without filing an issue when the preview fails for another reason", () => {
+      const sandbox = makeSandbox([...allTools, "gh"]);
+      const result = sandbox.run("drift.sh", ["production"], {
+        STUB_EXIT_pulumi_preview: "255",
+        STUB_OUTPUT_pulumi_preview: "error: failed to get credentials",
+      });
+      assert.equal(result.status, 255);
+      assert.match(result.stderr, /failed \(exit 255\) for a reason other than drift; no issue filed/);
+      assert.deepEqual(ghCalls(sandbox), []);
+    });
+
+    it("refuses the local stack, and stops with a hint when gh is missing", () => {
+      const local = makeSandbox([...allTools, "gh"]).run("drift.sh", ["local"]);
+      assert.equal(local.status, 1);
+      assert.match(local.stderr, /cloud stacks only/);
+      const noGh = makeSandbox(allTools);
+      const result = noGh.run("drift.sh", ["staging"]);
+      assert.equal(result.status, 1);
+      assert.match(result.stderr, /'gh' is not installed or not on PATH/);
+      assert.deepEqual(noGh.calls(), []);
+    });
+  });
+
+  describe("mirror-charts.sh", () => {
+    const base = "oci://europe-west1-docker.pkg.dev/mcp-registry-staging/charts";
+    const pinned = (): { chart: string; version: string }[] => {
+      const text = fs.readFileSync(path.join(repoRoot, "infra/versions.ts"), "utf8");
+      return [...text.matchAll(/\{\s*chart: "([^"]+)",\s*repo: "[^"]+",\s*version: "([^"]+)"/g)].map((m) => ({
+        chart: m[1]!,
+        version: m[2]!,
+      }));
+    };
+
+    it("pulls every pinned chart and pushes it to the stack's chart mirror, after logging in with gcloud's token", function () {
+      this.timeout(120_000);
+      // node is real: the script reads the pins and the stack's chart source through tsx.
+      const sandbox = makeSandbox(["helm", "gcloud"], ["node"]);
+      const result = sandbox.run("mirror-charts.sh", ["staging"], { STUB_EXIT_helm_show: "1" });
+      assert.equal(result.status, 0, result.stderr);
+      const helm = sandbox.calls().filter((call) => call[0] === "helm");
+      assert.deepEqual(helm[0], [
+        "helm",
+        "registry",
+        "login",
+        "europe-west1-docker.pkg.dev",
+        "--username",
+        "oauth2accesstoken",
+        "--password-stdin",
+      ]);
+      const charts = pinned();
+      assert.ok(charts.length >= 8, "infra/versions.ts pins the charts");
+      const pushes = helm.filter((call) => call[1] === "push").map((call) => call.slice(2));
+      assert.deepEqual(
+        pushes.map(([archive, to]) => [path.basename(archive!), to]),
+        charts.map(({ chart, version }) => [`${chart}-${version}.tgz`, base]),
+      );
+      assert.equal(helm.filter((call) => call[1] === "pull").length, charts.length);
+    });
+
+    it("pushes nothing that the mirror already holds", function () {
+      this.timeout(120_000);
+      const sandbox = makeSandbox(["helm", "gcloud"], ["node"]);
+      const result = sandbox.run("mirror-charts.sh", ["production"]);
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(sandbox.calls().filter((call) => call[0] === "helm" && call[1] === "push").length, 0);
+      assert.match(result.stdout, /0 chart\(s\) pushed/);
+    });
+
+    it("refuses the local stack, an unknown flag and a missing helm before touching anything", () => {
+      const refusals: [string[], string[], RegExp][] = [
+        [["helm", "gcloud"], ["local"], /only cloud stacks have a mirror/],
+        [["helm", "gcloud"], ["staging", "--charts"], /unknown argument '--charts'/],
+        [["gcloud"], ["staging"], /'helm' is not installed or not on PATH/],
+      ];
+      for (const [stubs, args, message] of refusals) {
+        const sandbox = makeSandbox(stubs);
+        const result = sandbox.run("mirror-charts.sh", args);
+        assert.equal(result.status, 1, args.join(" "));
+        assert.match(result.stderr, message);
+        assert.deepEqual(sandbox.calls(), []);
+      }
     });
   });
 

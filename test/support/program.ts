@@ -317,6 +317,8 @@ class GraphRecorder implements pulumi.runtime.Mocks {
         };
       case "gcp:artifactregistry/repository:Repository":
         return { name: inputs.repositoryId ?? args.name };
+      case "gcp:secretmanager/secretVersion:SecretVersion":
+        return { version: "1", name: `${inputs.secret}/versions/1` };
       case "random:index/randomPassword:RandomPassword":
       case "random:index/randomString:RandomString":
         return { result: `test-random-${args.name}` };

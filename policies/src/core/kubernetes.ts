@@ -24,6 +24,10 @@ export const K8S = {
   objectStore: "kubernetes:barmancloud.cnpg.io/v1:ObjectStore",
   helmChartV4: "kubernetes:helm.sh/v4:Chart",
   helmReleaseV3: "kubernetes:helm.sh/v3:Release",
+  externalSecret: "kubernetes:external-secrets.io/v1:ExternalSecret",
+  validatingAdmissionPolicy: "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy",
+  validatingAdmissionPolicyBinding:
+    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding",
 } as const;
 
 /** Path from the object to its pod template, per workload kind. */
