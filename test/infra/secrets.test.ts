@@ -7,7 +7,7 @@ import { ESO_NAMESPACE, SECRET_STORE } from "../../infra/platform/external-secre
 import { SECRET_CATALOG, SECRET_IDS } from "../../infra/secrets/catalog";
 import { ACCESSOR_ROLE, REFRESH_INTERVAL } from "../../infra/secrets/secret-manager";
 import { SECRET_REVISION_ANNOTATION } from "../../infra/secrets/types";
-import { loadProgramError, ofType, runProgram, type CapturedResource } from "../support/program";
+import { loadProgramError, ofType, runProgram, stackConfig, type CapturedResource } from "../support/program";
 import { helmRelease, object, objects, stackRun } from "./runs";
 
 const SM_SECRET = "gcp:secretmanager/secret:Secret";
@@ -174,6 +174,53 @@ describe("infra: secrets from Secret Manager (staging, production)", function ()
         SECRET_REVISION_ANNOTATION
       ];
     assert.equal(grafana(after), grafana(before));
+  });
+
+  it("package-registry credentials: one Secret Manager secret each, synced into the registry's Secret, pinnable", async () => {
+    const NEXUS = "https://nexus.internal.example:8443/repository/pypi";
+    const OCI = "https://registry.internal.example";
+    const stackRegistry = JSON.parse(stackConfig("staging")["mcp-registry:registry"] ?? "{}") as object;
+    const { resources } = await runProgram("staging", {
+      "mcp-registry:registry": JSON.stringify({
+        ...stackRegistry,
+        packageValidation: {
+          enabled: true,
+          pypiUrls: ["https://pypi.org", NEXUS],
+          authenticatedRegistries: [{ url: NEXUS, username: "verifier" }, { url: OCI }],
+        },
+      }),
+      "mcp-registry:packageRegistryCredentials": JSON.stringify({
+        [NEXUS]: "nexus-pass",
+        [OCI]: "oci-token",
+      }),
+      "mcp-registry:secretVersions": JSON.stringify({ "registry-package-credential-1": 4 }),
+    });
+    assert.deepEqual(objects(resources, "Secret"), [], "no Kubernetes Secret holds them");
+    const synced = object(resources, "ExternalSecret", "registry-package-credentials", "mcp-registry").inputs
+      .spec;
+    assert.deepEqual(
+      synced.data.map((d: { secretKey: string; remoteRef: { key: string; version: string } }) =>
+        [d.secretKey, d.remoteRef.key, d.remoteRef.version].join(" "),
+      ),
+      ["credential-0 registry-package-credential-0 1", "credential-1 registry-package-credential-1 4"],
+    );
+    const grants = ofType(resources, SM_IAM).map((r) => String(r.inputs.secretId));
+    assert.ok(
+      grants.includes("registry-package-credential-0") && grants.includes("registry-package-credential-1"),
+    );
+    const firstVersions = secretValues(resources);
+    assert.ok(firstVersions.includes("nexus-pass") && firstVersions.includes("oci-token"));
+    const env = object(resources, "Deployment", "registry", "mcp-registry").inputs.spec.template.spec
+      .containers[0].env as Array<{
+      name: string;
+      valueFrom?: { secretKeyRef?: { name: string; key: string } };
+    }>;
+    assert.deepEqual(
+      env
+        .filter((e) => e.valueFrom?.secretKeyRef?.name === "registry-package-credentials")
+        .map((e) => e.valueFrom?.secretKeyRef?.key),
+      ["credential-0", "credential-1"],
+    );
   });
 
   it("refuses an unknown secret id or a version that is not a number, before creating anything", async () => {
