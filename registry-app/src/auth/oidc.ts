@@ -54,14 +54,16 @@ export class OidcIssuer {
   private fetchedAt = 0;
   private loading: Promise<void> | undefined;
 
+  /** `discoveryBase`: where the discovery document lives when the issuer URL itself is not reachable. */
   constructor(
     readonly issuer: string,
     private readonly settings: OidcFetchSettings,
+    private readonly discoveryBase: string = issuer,
   ) {}
 
   private async discover(): Promise<string> {
     if (this.jwksUri !== undefined) return this.jwksUri;
-    const url = `${this.issuer}/.well-known/openid-configuration`;
+    const url = `${this.discoveryBase}/.well-known/openid-configuration`;
     let document: z.infer<typeof discoverySchema>;
     try {
       const body = await getJson(this.settings.fetch, url, this.settings);
