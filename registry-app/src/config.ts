@@ -5,7 +5,7 @@ import { flag, integer, url } from "./auth/env";
 import { packageVersion } from "./version";
 
 /** `[host]:port` as the official registry spells it (`:8080`); an empty host listens on all IPv4 addresses. */
-const listenAddress = (defaultValue: string) =>
+export const listenAddress = (defaultValue: string) =>
   z
     .string()
     .default(defaultValue)

@@ -24,7 +24,18 @@ describe("policy pack: metadata", () => {
     assert.ok(!names.includes("all"), '"all" is reserved by CrossGuard');
     assert.deepEqual(
       policySubjects.map((s) => s.subject),
-      ["Images", "Pods", "Availability", "Network", "Data protection", "GKE", "Secrets", "Stack"],
+      [
+        "Images",
+        "Pods",
+        "Availability",
+        "Network",
+        "RBAC",
+        "Custom resources",
+        "Data protection",
+        "GKE",
+        "Secrets",
+        "Stack",
+      ],
     );
     assert.equal(policySubjects.flatMap((s) => s.policies).length, policies.length);
   });

@@ -22,6 +22,9 @@ export const K8S = {
   cnpgCluster: "kubernetes:postgresql.cnpg.io/v1:Cluster",
   scheduledBackup: "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup",
   objectStore: "kubernetes:barmancloud.cnpg.io/v1:ObjectStore",
+  role: "kubernetes:rbac.authorization.k8s.io/v1:Role",
+  clusterRole: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+  crd: "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
   helmChartV4: "kubernetes:helm.sh/v4:Chart",
   helmReleaseV3: "kubernetes:helm.sh/v3:Release",
 } as const;

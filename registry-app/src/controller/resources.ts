@@ -79,8 +79,8 @@ export interface ObjectMeta {
   uid?: string;
   generation?: number;
   resourceVersion?: string;
-  creationTimestamp?: string | Date;
-  deletionTimestamp?: string | Date;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
   finalizers?: string[];
   annotations?: Record<string, string>;
   labels?: Record<string, string>;

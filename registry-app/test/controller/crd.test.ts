@@ -3,14 +3,7 @@ import fs from "node:fs";
 import { z } from "zod";
 import { parseAllDocuments } from "yaml";
 import { controllerCrds, mcpServerSpecSchema } from "../../src/controller/crd";
-import {
-  JS_WHITESPACE_CLASS,
-  jsonSchemaOf,
-  structuralProblems,
-  toRe2,
-  toStructural,
-  type Schema,
-} from "../../src/controller/crd/structural";
+import { JS_WHITESPACE_CLASS, jsonSchemaOf, toRe2, toStructural } from "../../src/controller/crd/structural";
 import { CRDS_FILE, crdsYaml } from "../../scripts/crds";
 
 describe("controller CRDs: generated from the zod schemas", () => {
@@ -28,13 +21,8 @@ describe("controller CRDs: generated from the zod schemas", () => {
     );
   });
 
-  it("both schemas are structural and carry the registry's fields, required fields and CEL rules", () => {
-    for (const crd of controllerCrds()) {
-      const schema = (crd.spec as { versions: { schema: { openAPIV3Schema: Schema } }[] }).versions[0]!.schema
-        .openAPIV3Schema;
-      assert.deepEqual(structuralProblems(schema), [], crd.metadata.name);
-      assert.ok(!JSON.stringify(schema).includes('"$ref"'));
-    }
+  it("MCPServer's spec carries the registry's fields, required fields and CEL rules, without $ref", () => {
+    for (const crd of controllerCrds()) assert.ok(!JSON.stringify(crd).includes('"$ref"'), crd.metadata.name);
     const spec = mcpServerSpecSchema();
     assert.deepEqual(spec.required, ["name", "description", "version"]);
     assert.deepEqual(Object.keys(spec.properties ?? {}).sort(), [
@@ -110,10 +98,6 @@ describe("controller CRDs: generated from the zod schemas", () => {
     assert.throws(
       () => toStructural(jsonSchemaOf(clash), "spec"),
       /spec.x: union members declare it differently/,
-    );
-    assert.deepEqual(
-      structuralProblems({ type: "object", properties: { x: {} }, oneOf: [{ type: "string" }] }),
-      [".x: no type", '.oneOf[0]: "type" inside a logical junctor'],
     );
   });
 });

@@ -289,34 +289,3 @@ export function toStructural(node: JsonNode, root: string, options: ConvertOptio
   if (unused.length > 0) throw new Error(`rules for paths the schema lacks: ${unused.join(", ")}`);
   return schema;
 }
-
-/**
- * Why a schema is not structural (the API server's rules, checked here so a bad generator fails fast): every node
- * typed unless it preserves unknown fields, no metadata inside oneOf/anyOf/allOf/not, no properties beside
- * additionalProperties. Returns one line per problem.
- */
-export function structuralProblems(schema: Schema, path = ""): string[] {
-  const problems: string[] = [];
-  const visit = (node: Schema, at: string, inJunctor: boolean) => {
-    if (inJunctor) {
-      for (const key of ["type", "description", "default", "additionalProperties", "nullable"] as const) {
-        if (key in node) problems.push(`${at}: "${key}" inside a logical junctor`);
-      }
-    } else if (node.type === undefined && node["x-kubernetes-preserve-unknown-fields"] !== true) {
-      problems.push(`${at}: no type`);
-    }
-    if ("$ref" in node) problems.push(`${at}: $ref`);
-    if (node.properties !== undefined && node.additionalProperties !== undefined)
-      problems.push(`${at}: properties and additionalProperties together`);
-    for (const [name, child] of Object.entries(node.properties ?? {}))
-      visit(child, `${at}.${name}`, inJunctor);
-    if (node.items !== undefined) visit(node.items, `${at}[*]`, inJunctor);
-    if (node.additionalProperties !== undefined) visit(node.additionalProperties, `${at}{*}`, inJunctor);
-    for (const key of ["oneOf", "anyOf", "allOf"] as const) {
-      node[key]?.forEach((branch, index) => visit(branch, `${at}.${key}[${index}]`, true));
-    }
-    if (node.not !== undefined) visit(node.not, `${at}.not`, true);
-  };
-  visit(schema, path, false);
-  return problems;
-}
