@@ -196,10 +196,16 @@ export async function runController(config: ControllerConfig, log: Logger): Prom
         metrics.failures.inc({ reason: outcome.reason });
         if (outcome.retry) {
           const delay = queue.retry(key);
-          log.warn({ server: key, reason: outcome.reason, retryInMs: delay }, "reconcile failed; retrying");
+          log.warn(
+            { server: key, reason: outcome.reason, detail: outcome.message, retryInMs: delay },
+            "reconcile failed; retrying",
+          );
         } else {
           queue.forget(key);
-          log.info({ server: key, reason: outcome.reason }, "reconcile failed; waiting for a change");
+          log.info(
+            { server: key, reason: outcome.reason, detail: outcome.message },
+            "reconcile failed; waiting for a change",
+          );
         }
       } else {
         metrics.reconciliations.inc({ result: outcome.kind });

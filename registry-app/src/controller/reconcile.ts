@@ -45,7 +45,8 @@ export interface ReconcileDeps {
 }
 
 export type ReconcileOutcome =
-  { kind: "published" | "unchanged" | "retired" } | { kind: "failed"; reason: FailureReason; retry: boolean };
+  | { kind: "published" | "unchanged" | "retired" }
+  | { kind: "failed"; reason: FailureReason; retry: boolean; message: string };
 
 /** What one namespace may publish, and which grants say so. */
 export function grantsFor(
@@ -212,7 +213,7 @@ async function fail(
     published: keep ? "keep" : { status: "False", reason, message },
     ready: { status: "False", reason, message },
   });
-  return { kind: "failed", reason, retry: reason === "RegistryUnavailable" };
+  return { kind: "failed", reason, retry: reason === "RegistryUnavailable", message };
 }
 
 type Written = "published" | "edited" | "unchanged";
@@ -374,7 +375,7 @@ async function retire(server: MCPServerObject, deps: ReconcileDeps): Promise<Rec
           published: "keep",
           ready: { status: "False", reason: "RegistryUnavailable", message: text },
         });
-        return { kind: "failed", reason: "RegistryUnavailable", retry: true };
+        return { kind: "failed", reason: "RegistryUnavailable", retry: true, message: text };
       }
       if (!(error instanceof RegistryRefusal)) throw error;
       // Retrying cannot help and must not block the deletion forever; say so where the team looks.

@@ -1,4 +1,4 @@
-// The controller's client of the registry's HTTP API: the one write path (validation, locks, audit) that
+// The controller's client of the registry's HTTP API: the one write path (validation, locks, metrics) that
 // mcp-publisher uses too. It logs in with the pod's projected service account token at /auth/kubernetes and keeps
 // the registry token until shortly before it expires.
 import fs from "node:fs";
