@@ -5,7 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DATABASE_NAME, POSTGRES_PORT } from "../data/naming";
 import { API_SERVER_PORTS } from "../lib/namespace";
-import { appLabels, hardenedContainer, hardenedPodSpec, selectorLabels } from "../lib/workload";
+import { appLabels, hardenedContainer, hardenedPodSpec, httpProbes, selectorLabels } from "../lib/workload";
 import type { Platform } from "../platform/types";
 import type { RegistrySettings, ResourceSettings } from "../settings";
 import type { RegistrySecretRefs } from "./secrets";
@@ -253,24 +253,7 @@ export class RegistryApp extends pulumi.ComponentResource {
       ...container("registry", ["node", "dist/src/main.js", "serve"]),
       ports: [{ name: "http", containerPort: REGISTRY_PORT, protocol: "TCP" }],
       // /livez never touches the database; a slow start gets 60 s before liveness applies.
-      startupProbe: {
-        httpGet: { path: "/livez", port: "http" },
-        periodSeconds: 2,
-        failureThreshold: 30,
-        timeoutSeconds: 2,
-      },
-      readinessProbe: {
-        httpGet: { path: "/readyz", port: "http" },
-        periodSeconds: 5,
-        failureThreshold: 2,
-        timeoutSeconds: 2,
-      },
-      livenessProbe: {
-        httpGet: { path: "/livez", port: "http" },
-        periodSeconds: 10,
-        failureThreshold: 3,
-        timeoutSeconds: 2,
-      },
+      ...httpProbes(2),
       lifecycle: { preStop: { sleep: { seconds: PRESTOP_SLEEP_SECONDS } } },
     };
 

@@ -8,7 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { parseAllDocuments } from "yaml";
 import { HardenedNamespace } from "../lib/namespace";
-import { appLabels, hardenedContainer, hardenedPodSpec, selectorLabels } from "../lib/workload";
+import { appLabels, hardenedContainer, hardenedPodSpec, httpProbes, selectorLabels } from "../lib/workload";
 import type { Platform } from "../platform/types";
 import type { ResourceSettings } from "../settings";
 import type { RuleGroup } from "./alerts";
@@ -322,24 +322,7 @@ export class RegistryController extends pulumi.ComponentResource {
         ],
       }),
       ports: [{ name: "http", containerPort: CONTROLLER_PORT, protocol: "TCP" }],
-      startupProbe: {
-        httpGet: { path: "/livez", port: "http" },
-        periodSeconds: 2,
-        failureThreshold: 30,
-        timeoutSeconds: 2,
-      },
-      readinessProbe: {
-        httpGet: { path: "/readyz", port: "http" },
-        periodSeconds: 5,
-        failureThreshold: 3,
-        timeoutSeconds: 2,
-      },
-      livenessProbe: {
-        httpGet: { path: "/livez", port: "http" },
-        periodSeconds: 10,
-        failureThreshold: 3,
-        timeoutSeconds: 2,
-      },
+      ...httpProbes(3),
     };
     new k8s.apps.v1.Deployment(
       `${name}-deployment`,

@@ -41,7 +41,7 @@ const databaseUrl = z
   });
 
 /** Any http(s) URL (collectors usually speak plain http inside the cluster). */
-const httpUrl = z
+export const httpUrl = z
   .string()
   .default("")
   .transform((raw, ctx) => {

@@ -37,10 +37,11 @@ interface Server extends KubeObject {
     registryUrl?: string;
   };
 }
+const OFFICIAL = "io.modelcontextprotocol.registry/official";
 interface Entry {
   server: { name: string; version: string; description: string };
   _meta: {
-    "io.modelcontextprotocol.registry/official": {
+    [OFFICIAL]: {
       status: string;
       statusMessage?: string;
       isLatest: boolean;
@@ -79,6 +80,9 @@ describe("MCPServer controller: a real API server, the real registry, controller
 
   const get = (ns: string, name: string) => cluster.client.json<Server>("GET", path(ns, name));
   const create = (object: KubeObject) => cluster.client.create(object) as Promise<Server>;
+  /** An MCPServer with only the required fields. */
+  const createServer = (ns: string, object: string, name: string, description: string, version: string) =>
+    create(mcpServer(ns, object, { name, description, version }));
   const patch = (ns: string, name: string, body: unknown) =>
     cluster.client.json<Server>("PATCH", path(ns, name), body, "application/merge-patch+json");
   const remove = (ns: string, name: string) => cluster.client.json("DELETE", path(ns, name));
@@ -88,6 +92,9 @@ describe("MCPServer controller: a real API server, the real registry, controller
     );
     return response.status === 404 ? undefined : ((await response.json()) as Entry);
   };
+  /** The registry's own metadata of one version (status, isLatest), undefined when it holds no such version. */
+  const official = async (name: string, version: string) =>
+    (await registryGet(name, version))?._meta[OFFICIAL];
   const registryMetric = async (outcome: string) => {
     const text = await (await fetch(`${registry.url}/metrics`)).text();
     const line = text
@@ -199,9 +206,7 @@ describe("MCPServer controller: a real API server, the real registry, controller
     );
     assert.match(meta, /is written by the registry and cannot be published/);
 
-    await create(
-      mcpServer("team-c", "rename-me", { name: "com.acme.team-c/one", description: "d", version: "1.0.0" }),
-    );
+    await createServer("team-c", "rename-me", "com.acme.team-c/one", "d", "1.0.0");
     const rename = await patch("team-c", "rename-me", { spec: { name: "com.acme.team-c/two" } }).then(
       () => undefined,
       (e: unknown) => e,
@@ -236,7 +241,7 @@ describe("MCPServer controller: a real API server, the real registry, controller
     );
     assert.ok(server.metadata.finalizers?.includes("mcp-registry.io/retire-on-delete"));
     const entry = await registryGet("com.acme.team-a/weather", "1.0.0");
-    assert.equal(entry?._meta["io.modelcontextprotocol.registry/official"].status, "active");
+    assert.equal(entry?._meta[OFFICIAL].status, "active");
     assert.equal(entry?.server.description, "Forecasts for Acme sites");
     assert.ok(
       (await events("team-a", "weather")).some((e) => e.reason === "Published" && e.type === "Normal"),
@@ -265,18 +270,8 @@ describe("MCPServer controller: a real API server, the real registry, controller
       logs,
     );
     assert.equal(condition(server, "Published")?.status, "True");
-    assert.equal(
-      (await registryGet("com.acme.team-a/weather", "1.1.0"))?._meta[
-        "io.modelcontextprotocol.registry/official"
-      ].isLatest,
-      true,
-    );
-    assert.equal(
-      (await registryGet("com.acme.team-a/weather", "1.0.0"))?._meta[
-        "io.modelcontextprotocol.registry/official"
-      ].status,
-      "active",
-    );
+    assert.equal((await official("com.acme.team-a/weather", "1.1.0"))?.isLatest, true);
+    assert.equal((await official("com.acme.team-a/weather", "1.0.0"))?.status, "active");
   });
 
   it("edits the version in place for a change without a version bump", async () => {
@@ -335,20 +330,8 @@ describe("MCPServer controller: a real API server, the real registry, controller
 
   it("refuses names a namespace was not granted (Forbidden) and publishes nothing for them", async () => {
     // Team B claims team A's published name, and another of team A's names; team C has no grant at all.
-    await create(
-      mcpServer("team-b", "weather", {
-        name: "com.acme.team-a/weather",
-        description: "Not ours",
-        version: "9.0.0",
-      }),
-    );
-    await create(
-      mcpServer("team-b", "sneaky", {
-        name: "com.acme.team-a/sneaky",
-        description: "Not ours",
-        version: "1.0.0",
-      }),
-    );
+    await createServer("team-b", "weather", "com.acme.team-a/weather", "Not ours", "9.0.0");
+    await createServer("team-b", "sneaky", "com.acme.team-a/sneaky", "Not ours", "1.0.0");
     const claim = await settled("team-b", "weather", "Forbidden");
     assert.match(
       condition(claim, "Ready")?.message ?? "",
@@ -388,10 +371,7 @@ describe("MCPServer controller: a real API server, the real registry, controller
     const server = await settled("team-weather", "forecast", "Published");
     const spec = example[2]!.spec as { name: string; version: string };
     assert.equal(server.status?.publishedVersion, spec.version);
-    assert.equal(
-      (await registryGet(spec.name, spec.version))?._meta["io.modelcontextprotocol.registry/official"].status,
-      "active",
-    );
+    assert.equal((await official(spec.name, spec.version))?.status, "active");
   });
 
   it("reports Invalid for what only the registry can check, and publishes nothing", async () => {
@@ -421,9 +401,7 @@ describe("MCPServer controller: a real API server, the real registry, controller
       logs,
     );
     for (const version of ["1.0.0", "1.1.0"]) {
-      const meta = (await registryGet("com.acme.team-a/weather", version))?._meta[
-        "io.modelcontextprotocol.registry/official"
-      ];
+      const meta = await official("com.acme.team-a/weather", version);
       assert.equal(meta?.status, "deprecated", version);
       assert.match(meta?.statusMessage ?? "", /MCPServer team-a\/weather was deleted/);
     }
@@ -441,9 +419,7 @@ describe("MCPServer controller: a real API server, the real registry, controller
     await eventually(
       "gone deleted in the registry",
       async () => {
-        const meta = (await registryGet("com.acme.team-a/gone", "1.0.0"))?._meta[
-          "io.modelcontextprotocol.registry/official"
-        ];
+        const meta = await official("com.acme.team-a/gone", "1.0.0");
         return meta?.status === "deleted" ? meta : undefined;
       },
       90_000,
@@ -456,13 +432,7 @@ describe("MCPServer controller: a real API server, the real registry, controller
     const failedBefore = await leader.metric("mcp_registry_controller_registry_requests_total", {
       outcome: "unavailable",
     });
-    await create(
-      mcpServer("team-a", "outage", {
-        name: "com.acme.team-a/outage",
-        description: "Published after an outage",
-        version: "1.0.0",
-      }),
-    );
+    await createServer("team-a", "outage", "com.acme.team-a/outage", "Published after an outage", "1.0.0");
     const down = await settled("team-a", "outage", "RegistryUnavailable");
     assert.equal(condition(down, "Published")?.status, "False");
     assert.match(condition(down, "Ready")?.message ?? "", /retrying with backoff/);
@@ -483,12 +453,7 @@ describe("MCPServer controller: a real API server, the real registry, controller
     registry = await startRegistry(registryEnvironment, registry.port);
     const up = await settled("team-a", "outage", "Published");
     assert.equal(condition(up, "Published")?.status, "True");
-    assert.equal(
-      (await registryGet("com.acme.team-a/outage", "1.0.0"))?._meta[
-        "io.modelcontextprotocol.registry/official"
-      ].status,
-      "active",
-    );
+    assert.equal((await official("com.acme.team-a/outage", "1.0.0"))?.status, "active");
   });
 
   it("runs two replicas with one leader, never double-publishes, and fails over", async () => {
@@ -543,13 +508,7 @@ describe("MCPServer controller: a real API server, the real registry, controller
     );
     assert.equal(lease.spec.holderIdentity, "replica-b");
     const success1 = await registryMetric("success");
-    await create(
-      mcpServer("team-b", "foxtrot", {
-        name: "com.acme.team-b/foxtrot",
-        description: "After failover",
-        version: "1.0.0",
-      }),
-    );
+    await createServer("team-b", "foxtrot", "com.acme.team-b/foxtrot", "After failover", "1.0.0");
     await settled("team-b", "foxtrot", "Published");
     await sleep(2_000);
     assert.equal((await registryMetric("success")) - success1, 1);

@@ -2,25 +2,15 @@ import fs from "node:fs";
 import os from "node:os";
 import { z } from "zod";
 import { integer, url } from "../auth/env";
-import { listenAddress } from "../config";
+import { httpUrl, listenAddress } from "../config";
 
 /** Written by the kubelet into every pod that mounts a service account token (the namespace it runs in). */
 const POD_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
 /** Any http(s) URL: the registry is reached over plain http inside the cluster. */
-const registryUrl = z
-  .string({ error: "required: the registry's base URL, e.g. http://registry.mcp-registry.svc:8080" })
-  .transform((raw, ctx) => {
-    const value = raw.trim();
-    try {
-      const parsed = new URL(value);
-      if (parsed.protocol === "http:" || parsed.protocol === "https:") return value.replace(/\/+$/, "");
-    } catch {
-      // reported below
-    }
-    ctx.addIssue({ code: "custom", message: `expected an http(s):// URL, got "${raw}"` });
-    return z.NEVER;
-  });
+const registryUrl = httpUrl.refine((value) => value !== "", {
+  error: "required: the registry's base URL, e.g. http://registry.mcp-registry.svc:8080",
+});
 
 /** The `controller` command's environment (the Kubernetes API is found through KUBECONFIG or in-cluster). */
 export const controllerEnv = z.object({
