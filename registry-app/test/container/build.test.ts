@@ -186,4 +186,26 @@ describe("container: build rehearsal (the Dockerfile's own RUN lines, no Docker 
     assert.notEqual(status, 0, `migrate succeeded against a database that does not exist:\n${output}`);
     assert.notEqual(output.trim(), "", "the entry point printed nothing");
   });
+
+  it("runs the controller command from the compiled files (import() of the ESM-only Kubernetes client)", async () => {
+    const home = fs.mkdtempSync(path.join(root, "home-"));
+    // A kubeconfig that does not exist: the controller's modules load, then it stops on the missing file.
+    const { status, output } = await run(
+      process.execPath,
+      ["dist/src/main.js", "controller"],
+      runtimeDir,
+      {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: home,
+        TMPDIR: home,
+        NODE_ENV: "production",
+        KUBECONFIG: path.join(home, "no-such-kubeconfig"),
+        MCP_REGISTRY_CONTROLLER_REGISTRY_URL: "http://127.0.0.1:9",
+      },
+      30_000,
+    );
+    assert.doesNotMatch(output, /Cannot find module|ERR_MODULE_NOT_FOUND|ERR_REQUIRE_ESM/, output);
+    assert.notEqual(status, 0, output);
+    assert.match(output, /no-such-kubeconfig/);
+  });
 });
