@@ -19,6 +19,12 @@ import { ESO_NAMESPACE } from "./platform/external-secrets";
 import { AdmissionGuardrails } from "./platform/guardrails";
 import type { Platform } from "./platform/types";
 import { REGISTRY_PORT, RegistryApp, SERVER_SELECTOR } from "./registry/app";
+import {
+  CONTROLLER_AUDIENCE,
+  CONTROLLER_NAMESPACE,
+  CONTROLLER_SERVICE_ACCOUNT,
+  RegistryController,
+} from "./registry/controller";
 import { RegistryPackageIdentity } from "./registry/identity";
 import { RegistryImage, imageSourceFor } from "./registry/image";
 import { RegistryMonitoring } from "./registry/monitoring";
@@ -220,6 +226,7 @@ const packageIdentity =
         repositories: settings.registry.packageValidation.artifactRegistryRepositories,
       })
     : undefined;
+const controllerSettings = settings.registry.controller;
 const registry = new RegistryApp("registry", {
   provider: cluster.provider,
   namespace: registryNamespace.name,
@@ -239,6 +246,15 @@ const registry = new RegistryApp("registry", {
   platform,
   dependsOn: [registryNamespace, database.cluster, ...registrySecrets.ready, ...cluster.ready],
   googleServiceAccount: packageIdentity?.email,
+  kubernetesAuth: controllerSettings.enabled
+    ? {
+        ...cluster.serviceAccountIssuer,
+        audience: CONTROLLER_AUDIENCE,
+        serviceAccounts: [`${CONTROLLER_NAMESPACE}/${CONTROLLER_SERVICE_ACCOUNT}`],
+        permissions: controllerSettings.permissions,
+        clientNamespaces: [CONTROLLER_NAMESPACE],
+      }
+    : undefined,
 });
 const route = new RegistryRoute("registry-route", {
   provider: cluster.provider,
@@ -248,6 +264,27 @@ const route = new RegistryRoute("registry-route", {
   servicePort: REGISTRY_PORT,
   platform,
 });
+// --- Kubernetes-native registration (issue 15): MCPServer resources published by a controller ---
+if (controllerSettings.enabled) {
+  new RegistryController("registry-controller", {
+    provider: cluster.provider,
+    image: image.ref,
+    imagePullPolicy: image.pullPolicy,
+    replicas: controllerSettings.replicas ?? (cluster.kind === "gke" ? 2 : 1),
+    registry: {
+      namespace: REGISTRY_NAMESPACE,
+      serviceName: registry.serviceName,
+      port: REGISTRY_PORT,
+      podSelector: SERVER_SELECTOR,
+      publicUrl: `https://${settings.registry.hosts[0]}`,
+    },
+    publicIssuerDiscovery: cluster.serviceAccountIssuer.inCluster,
+    platform,
+    resources: controllerSettings.resources,
+    protect: settings.protectStatefulResources,
+    dependsOn: [registry.deployment, ...cluster.ready],
+  });
+}
 new RegistryMonitoring("registry-monitoring", {
   provider: cluster.provider,
   namespace: registryNamespace.name,

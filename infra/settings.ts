@@ -205,6 +205,24 @@ const registrySchema = z.strictObject({
   github: z.strictObject({ clientId: z.string().min(1) }).optional(),
   resources: resources.optional(),
   packageValidation: packageValidationSchema,
+  /** The MCPServer controller (Kubernetes-native registration); MCPNamespaceGrants say which names each namespace gets. */
+  controller: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Default: 2 on GKE (leader election keeps one active), 1 on Minikube. */
+      replicas: positiveInt.optional(),
+      /** Names the controller's registry identity may publish and edit: the union of everything grants may give. */
+      permissions: z
+        .array(
+          z.string().regex(/^(\*|[A-Za-z0-9][A-Za-z0-9._/-]*\*?)$/, {
+            error: 'must be "*", "prefix*" or an exact server name',
+          }),
+        )
+        .min(1)
+        .default(["*"]),
+      resources: resources.optional(),
+    })
+    .default({ enabled: true, permissions: ["*"] }),
 });
 
 const databaseSchema = z.strictObject({

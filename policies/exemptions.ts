@@ -120,4 +120,17 @@ export const exemptions: readonly Exemption[] = [
     approvedOn: "2026-12-02",
     expiresOn: "2027-06-30",
   },
+  {
+    id: "EX-010",
+    policy: "pods-no-service-account-token",
+    resourceType: "kubernetes:apps/v1:Deployment",
+    resourceName: "registry-controller-deployment",
+    reason:
+      "the MCPServer controller watches MCPServers and grants, patches their status and finalizers, records events " +
+      "and holds its leader Lease, through a projected token bound to the ClusterRole and Role in " +
+      "infra/registry/controller.ts (no wildcards, rbac-no-wildcards); automounting stays off, and its second " +
+      "projected token has the audience mcp-registry, which the API server refuses",
+    approvedBy: "platform-security (issue 15 review)",
+    approvedOn: "2026-12-02",
+  },
 ];

@@ -63,6 +63,7 @@ export class GkeCluster extends pulumi.ComponentResource implements Cluster {
   readonly imageMirror: ImageMirror;
   /** The location (region or zone) of the control plane. */
   readonly location: string;
+  readonly serviceAccountIssuer: { readonly issuer: string; readonly inCluster: false };
 
   constructor(name: string, args: GkeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mcp-registry:cluster:Gke", name, {}, opts);
@@ -71,6 +72,11 @@ export class GkeCluster extends pulumi.ComponentResource implements Cluster {
     const region = s.region;
     const location = s.regional ? region : (s.nodeZones[0] ?? region);
     this.location = location;
+    // GKE's issuer serves its discovery document and keys publicly.
+    this.serviceAccountIssuer = {
+      issuer: `https://container.googleapis.com/v1/projects/${project}/locations/${location}/clusters/${s.name}`,
+      inCluster: false,
+    };
     this.storageClass = s.storageClass;
     this.workloadIdentity = { pool: `${project}.svc.id.goog`, project };
     const child = { parent: this };

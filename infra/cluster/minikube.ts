@@ -18,6 +18,8 @@ export class MinikubeCluster extends pulumi.ComponentResource implements Cluster
   readonly workloadIdentity = undefined;
   readonly imageMirror = undefined;
   readonly ready: pulumi.Resource[] = [];
+  // Minikube's default --service-account-issuer.
+  readonly serviceAccountIssuer = { issuer: "https://kubernetes.default.svc.cluster.local", inCluster: true };
 
   constructor(name: string, args: MinikubeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mcp-registry:cluster:Minikube", name, {}, opts);

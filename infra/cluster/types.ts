@@ -19,4 +19,16 @@ export interface Cluster {
   readonly imageMirror: ImageMirror | undefined;
   /** Resources that must exist before workloads are scheduled (the node pool on GKE). */
   readonly ready: pulumi.Resource[];
+  /** Who signs the cluster's service account tokens, and how the registry reads its keys (/auth/kubernetes). */
+  readonly serviceAccountIssuer: ServiceAccountIssuer;
+}
+
+export interface ServiceAccountIssuer {
+  /** `iss` of projected service account tokens. */
+  readonly issuer: pulumi.Input<string>;
+  /**
+   * Only the API server serves the keys (Minikube): read them in-cluster through the kubernetes Service, verified with
+   * the cluster CA. Otherwise the issuer URL serves them publicly (GKE).
+   */
+  readonly inCluster: boolean;
 }

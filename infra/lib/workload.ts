@@ -73,6 +73,26 @@ export function hardenedContainer(args: HardenedContainerArgs): Container {
   };
 }
 
+/**
+ * Probes of our own HTTP services on the named port `http`: startup and liveness on `/livez` (never touches a
+ * dependency; 60 s to start), readiness on `/readyz`.
+ */
+export function httpProbes(
+  readinessFailureThreshold: number,
+): Pick<Container, "startupProbe" | "readinessProbe" | "livenessProbe"> {
+  const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
+    httpGet: { path, port: "http" },
+    periodSeconds,
+    failureThreshold,
+    timeoutSeconds: 2,
+  });
+  return {
+    startupProbe: probe("/livez", 2, 30),
+    readinessProbe: probe("/readyz", 5, readinessFailureThreshold),
+    livenessProbe: probe("/livez", 10, 3),
+  };
+}
+
 export interface HardenedPodSpecArgs extends Omit<PodSpec, "securityContext" | "containers"> {
   readonly containers: Container[];
   /** Only workloads that talk to the Kubernetes API set this (operators, drills that create clusters). */

@@ -4,7 +4,8 @@ import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DATABASE_NAME, POSTGRES_PORT } from "../data/naming";
-import { appLabels, hardenedContainer, hardenedPodSpec, selectorLabels } from "../lib/workload";
+import { API_SERVER_PORTS } from "../lib/namespace";
+import { appLabels, hardenedContainer, hardenedPodSpec, httpProbes, selectorLabels } from "../lib/workload";
 import type { Platform } from "../platform/types";
 import { GKE_METADATA_EGRESS } from "../platform/network";
 import { SECRET_REVISION_ANNOTATION } from "../secrets/types";
@@ -61,6 +62,42 @@ export interface RegistryAppArgs {
   readonly dependsOn: pulumi.Resource[];
   /** Google service account of package verification (Workload Identity), annotated on the pods' KSA. */
   readonly googleServiceAccount?: pulumi.Input<string>;
+  /** Service accounts that log in with projected tokens (/auth/kubernetes): the MCPServer controller. */
+  readonly kubernetesAuth?: KubernetesAuth;
+}
+
+export interface KubernetesAuth {
+  readonly issuer: pulumi.Input<string>;
+  /** Keys read from the API server in-cluster, verified with the cluster CA (kube-root-ca.crt). */
+  readonly inCluster: boolean;
+  readonly audience: string;
+  /** `namespace/name` of each account. */
+  readonly serviceAccounts: readonly string[];
+  readonly permissions: readonly string[];
+  /** Namespaces whose pods call the registry's API directly (the controller's). */
+  readonly clientNamespaces: readonly string[];
+}
+
+/** Where the registry pod finds the cluster CA when it verifies tokens in-cluster. */
+export const CLUSTER_CA_DIR = "/var/run/secrets/mcp-registry/cluster-ca";
+
+/** The registry's /auth/kubernetes settings. */
+export function kubernetesAuthEnv(auth: KubernetesAuth): EnvVar[] {
+  const patterns = auth.permissions.join(",");
+  return [
+    { name: "MCP_REGISTRY_KUBERNETES_ISSUER", value: auth.issuer },
+    ...(auth.inCluster
+      ? [
+          // The issuer URL itself names the in-cluster Service under cluster.local; the short name is what resolves.
+          { name: "MCP_REGISTRY_KUBERNETES_DISCOVERY_URL", value: "https://kubernetes.default.svc" },
+          { name: "MCP_REGISTRY_KUBERNETES_CA_FILE", value: `${CLUSTER_CA_DIR}/ca.crt` },
+        ]
+      : []),
+    { name: "MCP_REGISTRY_KUBERNETES_AUDIENCE", value: auth.audience },
+    { name: "MCP_REGISTRY_KUBERNETES_SERVICE_ACCOUNTS", value: auth.serviceAccounts.join(",") },
+    { name: "MCP_REGISTRY_KUBERNETES_PUBLISH_PERMISSIONS", value: patterns },
+    { name: "MCP_REGISTRY_KUBERNETES_EDIT_PERMISSIONS", value: patterns },
+  ];
 }
 
 /** The app's environment: plain settings as values, every secret through a secretKeyRef. */
@@ -234,7 +271,12 @@ export class RegistryApp extends pulumi.ComponentResource {
     const { provider, namespace, registry } = args;
     if (args.database.podSelectors.length === 0)
       throw new Error("RegistryApp: database.podSelectors must name the pods the registry connects to");
-    const env = registryEnv(registry, args.database, args.secrets);
+    const auth = args.kubernetesAuth;
+    const env = [
+      ...registryEnv(registry, args.database, args.secrets),
+      ...(auth ? kubernetesAuthEnv(auth) : []),
+    ];
+    const clusterCa = auth?.inCluster === true;
     const resources = registry.resources ?? DEFAULT_RESOURCES;
     const child = { parent: this, provider };
     const serverLabels = appLabels("registry", "server");
@@ -265,7 +307,17 @@ export class RegistryApp extends pulumi.ComponentResource {
         command,
         env,
         resources,
+        volumeMounts: clusterCa ? [{ name: "cluster-ca", mountPath: CLUSTER_CA_DIR, readOnly: true }] : [],
       });
+    // The cluster CA only (the ConfigMap every namespace has), never a service account token.
+    const volumes = clusterCa
+      ? [
+          {
+            name: "cluster-ca",
+            configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] },
+          },
+        ]
+      : [];
 
     // One Job per image: its name changes with the image, so each rollout migrates exactly once first.
     this.migration = new k8s.batch.v1.Job(
@@ -285,6 +337,7 @@ export class RegistryApp extends pulumi.ComponentResource {
               serviceAccountName: account.metadata.name,
               restartPolicy: "Never",
               containers: [container("migrate", ["node", "dist/src/main.js", "migrate"])],
+              volumes,
             }),
           },
         },
@@ -296,24 +349,7 @@ export class RegistryApp extends pulumi.ComponentResource {
       ...container("registry", ["node", "dist/src/main.js", "serve"]),
       ports: [{ name: "http", containerPort: REGISTRY_PORT, protocol: "TCP" }],
       // /livez never touches the database; a slow start gets 60 s before liveness applies.
-      startupProbe: {
-        httpGet: { path: "/livez", port: "http" },
-        periodSeconds: 2,
-        failureThreshold: 30,
-        timeoutSeconds: 2,
-      },
-      readinessProbe: {
-        httpGet: { path: "/readyz", port: "http" },
-        periodSeconds: 5,
-        failureThreshold: 2,
-        timeoutSeconds: 2,
-      },
-      livenessProbe: {
-        httpGet: { path: "/livez", port: "http" },
-        periodSeconds: 10,
-        failureThreshold: 3,
-        timeoutSeconds: 2,
-      },
+      ...httpProbes(2),
       lifecycle: { preStop: { sleep: { seconds: PRESTOP_SLEEP_SECONDS } } },
     };
 
@@ -338,6 +374,7 @@ export class RegistryApp extends pulumi.ComponentResource {
               terminationGracePeriodSeconds: PRESTOP_SLEEP_SECONDS + DRAIN_SECONDS + 5,
               topologySpreadConstraints: spreadConstraints(SERVER_SELECTOR, args.spreadAcrossZones),
               containers: [server],
+              volumes,
             }),
           },
         },
@@ -418,6 +455,11 @@ export class RegistryApp extends pulumi.ComponentResource {
             { from: [fromNamespace(args.platform.gateway.namespace)], ports: [port] },
             // Prometheus scrapes /metrics on the same port.
             { from: [fromNamespace(args.platform.monitoring.namespace)], ports: [port] },
+            // The MCPServer controller publishes through the API, not through the Gateway.
+            ...(args.kubernetesAuth?.clientNamespaces ?? []).map((ns) => ({
+              from: [fromNamespace(ns)],
+              ports: [port],
+            })),
           ],
         },
       },
@@ -451,6 +493,17 @@ export class RegistryApp extends pulumi.ComponentResource {
               (credential) => credential.workloadIdentity,
             )
               ? GKE_METADATA_EGRESS
+              : []),
+            // The API server's service account keys (/auth/kubernetes in-cluster), on the ports it may listen on.
+            ...(args.kubernetesAuth?.inCluster === true
+              ? [
+                  {
+                    ports: API_SERVER_PORTS.filter((p) => p !== 443).map((p) => ({
+                      protocol: "TCP",
+                      port: p,
+                    })),
+                  },
+                ]
               : []),
           ],
         },

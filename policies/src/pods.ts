@@ -458,8 +458,9 @@ export const probes = podPolicy({
 export const serviceAccountToken = podPolicy({
   name: "pods-no-service-account-token",
   description:
-    "Pods set automountServiceAccountToken: false. A workload that needs the Kubernetes API gets a reviewed " +
-    "exemption in policies/exemptions.ts, stating why.",
+    "Pods set automountServiceAccountToken: false and project no service account token for the API server (a " +
+    "projected token with another audience, which the API server refuses, is allowed). A workload that needs the " +
+    "Kubernetes API gets a reviewed exemption in policies/exemptions.ts, stating why.",
   severity: "medium",
   remediationSteps:
     "Set automountServiceAccountToken: false on the pod spec (hardenedPodSpec does); if the workload calls the " +
@@ -474,6 +475,17 @@ export const serviceAccountToken = podPolicy({
         `the pod ${podSpec.automountServiceAccountToken === true ? "mounts" : "may mount"} a service account token ` +
           "(automountServiceAccountToken is not false)",
       );
+    }
+    for (const volume of list(podSpec.volumes)) {
+      for (const source of listAt(volume, "projected", "sources")) {
+        const token = recAt(source, "serviceAccountToken");
+        // Without an audience the token is the API server's.
+        if (token !== undefined && (str(token.audience) ?? "") === "") {
+          report(
+            `volume ${str(rec(volume)?.name) ?? "(unnamed)"} projects a service account token for the API server`,
+          );
+        }
+      }
     }
   },
 });

@@ -2,12 +2,14 @@
 // policy's validate function directly; index.ts alone builds the PolicyPack from it.
 import { availabilityPolicies } from "./availability";
 import type { PackPolicy } from "./core/policy";
+import { crdPolicies } from "./crds";
 import { dataProtectionPolicies } from "./data-protection";
 import { gkePolicies } from "./gke";
 import { guardrailPolicies } from "./guardrails";
 import { imagePolicies } from "./images";
 import { networkPolicies } from "./network";
 import { podPolicies } from "./pods";
+import { rbacPolicies } from "./rbac";
 import { secretPolicies } from "./secrets";
 import { stackPolicies } from "./stack";
 
@@ -19,6 +21,8 @@ export const policySubjects: readonly {
   { subject: "Pods", policies: podPolicies },
   { subject: "Availability", policies: availabilityPolicies },
   { subject: "Network", policies: networkPolicies },
+  { subject: "RBAC", policies: rbacPolicies },
+  { subject: "Custom resources", policies: crdPolicies },
   { subject: "Data protection", policies: dataProtectionPolicies },
   { subject: "GKE", policies: gkePolicies },
   { subject: "Secrets", policies: secretPolicies },

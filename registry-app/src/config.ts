@@ -6,7 +6,7 @@ import { verifyEnv } from "./verify";
 import { packageVersion } from "./version";
 
 /** `[host]:port` as the official registry spells it (`:8080`); an empty host listens on all IPv4 addresses. */
-const listenAddress = (defaultValue: string) =>
+export const listenAddress = (defaultValue: string) =>
   z
     .string()
     .default(defaultValue)
@@ -42,7 +42,7 @@ const databaseUrl = z
   });
 
 /** Any http(s) URL (collectors usually speak plain http inside the cluster). */
-const httpUrl = z
+export const httpUrl = z
   .string()
   .default("")
   .transform((raw, ctx) => {

@@ -9,7 +9,8 @@ const USAGE = `usage: main [command]
   migrate          apply database migrations and exit
   seed [source]    publish from a file, directory, URL or registry (default MCP_REGISTRY_SEED_FROM)
   sync [upstream]  pull changes from an upstream registry (default MCP_REGISTRY_SYNC_FROM)
-  import <path>    publish server.json documents from a file or directory`;
+  import <path>    publish server.json documents from a file or directory
+  controller       publish MCPServer resources of a Kubernetes cluster (MCP_REGISTRY_CONTROLLER_*)`;
 
 class UsageError extends Error {}
 
@@ -57,6 +58,36 @@ async function runServe(config: Config, log: Logger, tracing: Tracing | undefine
   process.on("SIGINT", stop);
 }
 
+/** The Kubernetes controller: no database of its own, so its own configuration instead of the registry's. */
+async function runControllerCommand(): Promise<number> {
+  const { ControllerConfigError, loadControllerConfig, runController } =
+    await import("./controller/index.js");
+  let config;
+  try {
+    config = loadControllerConfig(process.env);
+  } catch (error) {
+    if (error instanceof ControllerConfigError) {
+      process.stderr.write(`${error.problems.join("\n")}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const log = createLogger(config.logLevel, "mcp-registry-controller");
+  const controller = await runController(config, log);
+  log.info({ address: controller.address, identity: config.identity }, "controller is running");
+  const stop = (signal: NodeJS.Signals) => {
+    log.info({ signal }, "stopping");
+    void controller.stop().finally(() => process.exit(0));
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  // A replica that lost the lease exits; Kubernetes restarts it as a standby.
+  void controller.stopped.then((how) => {
+    if (how === "lost-lease") process.exit(1);
+  });
+  return -1;
+}
+
 /** Commands that run once against the database and exit. */
 async function runOnce(config: Config, log: Logger, command: string, args: string[]): Promise<void> {
   const runtime = await openRuntime(config, log, { defaultMetrics: false });
@@ -93,6 +124,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (command === "controller") return runControllerCommand();
   if (!["serve", "migrate", "seed", "sync", "import"].includes(command)) {
     process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
     return 2;

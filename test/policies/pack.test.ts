@@ -29,6 +29,8 @@ describe("policy pack: metadata", () => {
         "Pods",
         "Availability",
         "Network",
+        "RBAC",
+        "Custom resources",
         "Data protection",
         "GKE",
         "Secrets",

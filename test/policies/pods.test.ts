@@ -180,6 +180,20 @@ describe("policies: pods", () => {
     ]);
   });
 
+  it("count a projected token for the API server as a mounted token, but not one with another audience", () => {
+    const projected = (audience?: string) =>
+      weakened((pod) => {
+        (pod.volumes as Props[]).push({
+          name: "token",
+          projected: { sources: [{ serviceAccountToken: { path: "token", ...(audience && { audience }) } }] },
+        });
+      });
+    assert.deepEqual(checkResource(serviceAccountToken, deployment(projected())).messages, [
+      "volume token projects a service account token for the API server",
+    ]);
+    assert.deepEqual(checkResource(serviceAccountToken, deployment(projected("mcp-registry"))).messages, []);
+  });
+
   it("leave probes to long-running workloads and CPU limits to config", () => {
     assert.equal(
       checkResource(probes, cronJob(weakened((_p, c) => delete c.livenessProbe))).notApplicable,

@@ -161,6 +161,25 @@ export const authEnv = z.object({
   MCP_REGISTRY_JWKS_CACHE_SECONDS: integer(600, 0, 86_400),
   /** Lets the http method reach private/loopback addresses (never in production: SSRF). */
   MCP_REGISTRY_HTTP_AUTH_ALLOW_PRIVATE: flag(false),
+  /** Kubernetes service accounts (/auth/kubernetes): the cluster's service account issuer; empty = off. */
+  MCP_REGISTRY_KUBERNETES_ISSUER: url(""),
+  /** Where the issuer's discovery document is fetched when the issuer URL is not reachable (default: the issuer). */
+  MCP_REGISTRY_KUBERNETES_DISCOVERY_URL: url(""),
+  /** CA bundle (PEM file) that the discovery and JWKS endpoints are verified with; empty = the system's. */
+  MCP_REGISTRY_KUBERNETES_CA_FILE: z.string().trim().default(""),
+  MCP_REGISTRY_KUBERNETES_AUDIENCE: z.string().min(1).default("mcp-registry"),
+  /** `namespace/name` of the service accounts that may log in (the registry controller). */
+  MCP_REGISTRY_KUBERNETES_SERVICE_ACCOUNTS: list().transform((items, ctx) => {
+    for (const item of items) {
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(item)) {
+        ctx.addIssue({ code: "custom", message: `"${item}" is not namespace/name of a service account` });
+        return z.NEVER;
+      }
+    }
+    return items;
+  }),
+  MCP_REGISTRY_KUBERNETES_PUBLISH_PERMISSIONS: patternList(),
+  MCP_REGISTRY_KUBERNETES_EDIT_PERMISSIONS: patternList(),
 });
 
 export type AuthEnv = z.output<typeof authEnv>;

@@ -45,6 +45,18 @@ function checkCrossFieldRules(env: AuthEnv): void {
       "MCP_REGISTRY_READ_AUTH: 'oidc' needs MCP_REGISTRY_OIDC_ENABLED=true and its issuer/client id",
     );
   }
+  const kubernetes = env.MCP_REGISTRY_KUBERNETES_ISSUER !== "";
+  if (kubernetes !== env.MCP_REGISTRY_KUBERNETES_SERVICE_ACCOUNTS.length > 0) {
+    problems.push(
+      "MCP_REGISTRY_KUBERNETES_ISSUER and MCP_REGISTRY_KUBERNETES_SERVICE_ACCOUNTS: set both (or neither) for /auth/kubernetes",
+    );
+  }
+  if (
+    !kubernetes &&
+    (env.MCP_REGISTRY_KUBERNETES_DISCOVERY_URL !== "" || env.MCP_REGISTRY_KUBERNETES_CA_FILE !== "")
+  ) {
+    problems.push("MCP_REGISTRY_KUBERNETES_DISCOVERY_URL and _CA_FILE: need MCP_REGISTRY_KUBERNETES_ISSUER");
+  }
   if (problems.length > 0) throw new Error(`Invalid auth configuration:\n${problems.join("\n")}`);
 }
 

@@ -26,6 +26,7 @@ export interface OidcFetchSettings {
 }
 
 const discoverySchema = z.object({ issuer: z.string(), jwks_uri: z.string() });
+const JWKS_ACCEPT = { accept: "application/jwk-set+json, application/json" };
 const jwksSchema = z.object({ keys: z.array(z.looseObject({ kty: z.string() })) });
 
 function upstreamFailure(what: string, error: unknown): ProblemError {
@@ -54,14 +55,16 @@ export class OidcIssuer {
   private fetchedAt = 0;
   private loading: Promise<void> | undefined;
 
+  /** `discoveryBase`: where the discovery document lives when the issuer URL itself is not reachable. */
   constructor(
     readonly issuer: string,
     private readonly settings: OidcFetchSettings,
+    private readonly discoveryBase: string = issuer,
   ) {}
 
   private async discover(): Promise<string> {
     if (this.jwksUri !== undefined) return this.jwksUri;
-    const url = `${this.issuer}/.well-known/openid-configuration`;
+    const url = `${this.discoveryBase}/.well-known/openid-configuration`;
     let document: z.infer<typeof discoverySchema>;
     try {
       const body = await getJson(this.settings.fetch, url, this.settings);
@@ -91,7 +94,8 @@ export class OidcIssuer {
         const jwksUri = await this.discover();
         let body: unknown;
         try {
-          body = await getJson(this.settings.fetch, jwksUri, this.settings);
+          // kube-apiserver answers 406 to a JWKS request that does not accept RFC 7517's media type.
+          body = await getJson(this.settings.fetch, jwksUri, { ...this.settings, headers: JWKS_ACCEPT });
         } catch (error) {
           throw upstreamFailure(`the JWKS of ${this.issuer}`, error);
         }

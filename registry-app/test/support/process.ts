@@ -20,7 +20,8 @@ function baseEnv(): NodeJS.ProcessEnv {
 
 /** Runs `src/main.ts <args>` in a child process, the way the container runs dist/src/main.js. */
 export function startMain(args: string[], env: Record<string, string>): MainProcess {
-  const child = spawn(process.execPath, ["--require", "tsx/cjs", "src/main.ts", ...args], {
+  // `--import tsx` (not tsx/cjs): main.ts loads commands with import(), which only tsx's ESM hooks resolve.
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...args], {
     cwd: APP_DIR,
     env: { ...baseEnv(), ...env },
     stdio: ["ignore", "pipe", "pipe"],

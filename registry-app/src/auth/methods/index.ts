@@ -7,6 +7,7 @@ import type { AuthDeps } from "../types";
 import type { LoginMethod } from "./common";
 import { dnsMethod, httpMethod } from "./domain";
 import { githubAtMethod, githubOidcMethod } from "./github";
+import { fetchTrusting, kubernetesMethod } from "./kubernetes";
 import { noneMethod } from "./none";
 import { assertExtraClaims, genericOidcMethod } from "./oidc";
 
@@ -71,6 +72,23 @@ export function createLoginMethods(env: AuthEnv, deps: AuthDeps & { now: () => n
     }),
   ];
   if (env.MCP_REGISTRY_ENABLE_ANONYMOUS_AUTH) enabled.push(noneMethod());
+
+  if (env.MCP_REGISTRY_KUBERNETES_ISSUER !== "") {
+    const caFile = env.MCP_REGISTRY_KUBERNETES_CA_FILE;
+    const issuer = new OidcIssuer(
+      env.MCP_REGISTRY_KUBERNETES_ISSUER,
+      { ...outbound, fetch: caFile === "" ? fetchImpl : fetchTrusting(caFile) },
+      env.MCP_REGISTRY_KUBERNETES_DISCOVERY_URL || env.MCP_REGISTRY_KUBERNETES_ISSUER,
+    );
+    enabled.push(
+      kubernetesMethod(issuer, {
+        audience: env.MCP_REGISTRY_KUBERNETES_AUDIENCE,
+        serviceAccounts: env.MCP_REGISTRY_KUBERNETES_SERVICE_ACCOUNTS,
+        publishPatterns: env.MCP_REGISTRY_KUBERNETES_PUBLISH_PERMISSIONS,
+        editPatterns: env.MCP_REGISTRY_KUBERNETES_EDIT_PERMISSIONS,
+      }),
+    );
+  }
 
   let oidcIssuer: OidcIssuer | undefined;
   if (env.MCP_REGISTRY_OIDC_ENABLED) {
