@@ -61,6 +61,7 @@ new AdmissionGuardrails("guardrails", {
     ...Object.values(PLATFORM_NAMESPACES),
     REGISTRY_NAMESPACE,
     RESTORE_DRILL_NAMESPACE,
+    ...(settings.registry.controller.enabled ? [CONTROLLER_NAMESPACE] : []),
     ...(settings.objectStore.kind === "minio" ? [settings.namespaces.platform] : []),
     ...(gke ? [ESO_NAMESPACE] : []),
   ],

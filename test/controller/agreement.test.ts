@@ -238,7 +238,11 @@ describe("MCPServer CRD and the registry's /publish validation agree", function 
     };
     const answer = await validate(document);
     assert.equal(answer.accepted, true, answer.why);
-    assert.deepEqual(answer.warnings, ["homepage is not a server.json field and was dropped"]);
+    // Package-ownership warnings aside: /validate checks packages whatever the switch, and npm is out of reach here.
+    assert.deepEqual(
+      answer.warnings.filter((warning) => !warning.startsWith("the package registry ")),
+      ["homepage is not a server.json field and was dropped"],
+    );
     // kubectl's default (strict) refuses it outright; a client that only warns gets it pruned, as the registry does.
     const strict = await apiServer(document);
     assert.equal(strict.accepted, false);

@@ -190,6 +190,8 @@ export async function registryEnv(cluster: TestCluster, patterns: string): Promi
     MCP_REGISTRY_AUTH_RATE_LIMIT_PER_MINUTE: "0",
     MCP_REGISTRY_PUBLISH_RATE_LIMIT_PER_MINUTE: "0",
     MCP_REGISTRY_READ_CACHE_MAX_BYTES: "0",
+    // The dataset's packages are public npm and PyPI packages, out of reach here; verification has its own tests.
+    MCP_REGISTRY_ENABLE_REGISTRY_VALIDATION: "false",
   });
 }
 
