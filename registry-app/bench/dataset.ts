@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { validateServerJson } from "../src/schema";
 import { seededRandom } from "../test/support/random";
+import { withClassification } from "./classification";
 
 /** The real catalogue the benchmark scales up (464 servers of the official registry's May 2025 seed). */
 export const DATASET_PATH = path.resolve(__dirname, "../../../shared/datasets/servers-2025-05.json");
@@ -83,7 +84,8 @@ export function scaleDataset(source: unknown[], options: ScaleOptions = DEFAULT_
       const count = options.minVersions + ((serverIndex * 7 + copy * 3) % span);
       names.push(name);
       for (let j = 0; j < count; j += 1) {
-        const document = withVersion(item, name, versionAt(j, nameIndex), copy);
+        // Categories and tags as a publisher would declare them, from the description (issue 13).
+        const document = withClassification(withVersion(item, name, versionAt(j, nameIndex), copy));
         const result = validateServerJson(document);
         if (result.server === undefined) {
           const first = result.issues.find((issue) => issue.severity === "error");

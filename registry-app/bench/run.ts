@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DEFAULT_SCALE, loadDataset, scaleDataset, searchQueries, shuffled } from "./dataset";
+import { explainFacetQueries, facetedQueries, filterCombinations } from "./facets";
 import { median, runLoad, type BenchRequest, type LoadResult } from "./load";
 import {
   APP_DIR,
@@ -161,9 +162,9 @@ function cycle(requests: BenchRequest[]): () => BenchRequest {
 }
 
 /** New versions of 256 anonymous-namespace names, each request a version never published before. */
-function publisher(token: string): () => BenchRequest {
+function publisher(token: string, majorOffset = 0): () => BenchRequest {
   // The major is the start time in seconds: a rerun on a kept database never repeats a version.
-  const major = Math.floor(Date.now() / 1000);
+  const major = Math.floor(Date.now() / 1000) + majorOffset;
   let published = 0;
   return () => {
     published += 1;
@@ -185,7 +186,13 @@ function publisher(token: string): () => BenchRequest {
   };
 }
 
-async function buildScenarios(baseUrl: string, names: string[], queries: string[]): Promise<Scenario[]> {
+async function buildScenarios(
+  baseUrl: string,
+  uncachedBaseUrl: string,
+  names: string[],
+  queries: string[],
+  documents: ReadonlyArray<Record<string, unknown>>,
+): Promise<Scenario[]> {
   const connections = settings.connections;
   const walk = [
     ...(await cursorWalk(baseUrl, "limit=100")),
@@ -202,9 +209,21 @@ async function buildScenarios(baseUrl: string, names: string[], queries: string[
     if (etag === null) throw new Error(`${request.path} answered without an ETag`);
     revalidations.push({ ...request, headers: { "if-none-match": etag } });
   }
+  const combinations = filterCombinations(documents);
+  const filtered: BenchRequest[] = [];
+  for (const query of combinations)
+    filtered.push(...(await cursorWalk(baseUrl, query)).map((p) => ({ path: p })));
+  const faceted = facetedQueries(combinations).map((query) => ({ path: `/v0.1/servers?${query}` }));
+  const filteredTitle = `filtered list (${combinations.length} filter sets, every page, default limit 30: ${filtered.length} pages)`;
+  const facetedTitle = `faceted search (${faceted.length} filter sets, 5 facets, first page)`;
   const token = (await getJson<{ registry_token: string }>(`${baseUrl}/v0.1/auth/none`, { method: "POST" }))
     .body.registry_token;
   const publish = publisher(token);
+  // Each service signs with its own key; the uncached one's writers need its token (and other versions).
+  const uncachedToken = (
+    await getJson<{ registry_token: string }>(`${uncachedBaseUrl}/v0.1/auth/none`, { method: "POST" })
+  ).body.registry_token;
+  const publishUncached = publisher(uncachedToken, 1);
   const walkTitle = `list pages (limit 100, walking cursors: ${walk.length} pages)`;
   const searchTitle = `search (${queries.length} queries, default limit 30)`;
   const latestTitle = `get latest (${names.length} names)`;
@@ -223,6 +242,26 @@ async function buildScenarios(baseUrl: string, names: string[], queries: string[
     { key: "list-uncached", variant: "uncached", title: walkTitle, connections, next: cycle(walk) },
     { key: "search-uncached", variant: "uncached", title: searchTitle, connections, next: cycle(search) },
     { key: "latest-uncached", variant: "uncached", title: latestTitle, connections, next: cycle(latest) },
+    // Issue 13: narrowing the catalogue down, on the database path (the target) and cached.
+    {
+      key: "filtered-uncached",
+      variant: "uncached",
+      title: filteredTitle,
+      connections,
+      next: cycle(filtered),
+    },
+    { key: "faceted-uncached", variant: "uncached", title: facetedTitle, connections, next: cycle(faceted) },
+    { key: "filtered", variant: "cached", title: filteredTitle, connections, next: cycle(filtered) },
+    { key: "faceted", variant: "cached", title: facetedTitle, connections, next: cycle(faceted) },
+    // Every write moves the generation: the next faceted request reloads the facet index.
+    {
+      key: "faceted-writes",
+      variant: "uncached",
+      title: `${facetedTitle} while 20 publishes/s change the data`,
+      connections,
+      next: cycle(faceted),
+      background: { title: "publishes alongside", connections: 2, rate: 20, next: publishUncached },
+    },
     // Every write drops every cached answer: reads while 20 publishes/s keep invalidating.
     {
       key: "latest-writes",
@@ -453,9 +492,12 @@ async function main(): Promise<void> {
     }
     const scenarios = await buildScenarios(
       services.cached.baseUrl,
+      services.uncached.baseUrl,
       scaled.names,
       searchQueries(source, 200, 7),
+      scaled.documents,
     );
+    log(`EXPLAIN ANALYZE of the filtered-list and facet queries:\n${await explainFacetQueries(servedUrl)}`);
     const summaries: ScenarioSummary[] = [];
     for (const scenario of scenarios) {
       log(

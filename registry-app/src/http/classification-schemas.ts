@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { categorySchema, LABEL_MAX_LENGTH, LABEL_PATTERN, MAX_TAGS } from "../classification";
-import { ProblemError, type FieldProblem } from "../errors";
+import { badRequest, type FieldProblem } from "../errors";
 import { REGISTRY_TYPES } from "../schema";
 import { FACET_NAMES } from "../service";
 
@@ -81,9 +81,7 @@ export function parseAttributeQuery(query: unknown): AttributeQuery {
     location: `query.${String(issue.path[0] ?? "")}`,
     message: issue.message,
   }));
-  throw new ProblemError(400, "Bad Request", errors.map((e) => `${e.location}: ${e.message}`).join("; "), {
-    errors,
-  });
+  throw badRequest(errors);
 }
 
 const facetCountSchema = z.object({ value: z.string(), count: z.number().int() });

@@ -1,6 +1,6 @@
 import { assertAdministrator, type RegistryClaims } from "../auth";
 import type { Category, Taxonomy } from "../classification";
-import { ProblemError, type FieldProblem } from "../errors";
+import { badRequest, ProblemError, type FieldProblem } from "../errors";
 import type { AuditEntry, ClassificationOverride, ClassificationStore, OverrideValues } from "../store";
 
 /** PUT body: a list sets that part for every version of the name; null or absent keeps the publisher's. */
@@ -14,12 +14,6 @@ export interface ClassificationView {
   override: ClassificationOverride | null;
   /** Every change of the override, oldest first. */
   audit: AuditEntry[];
-}
-
-function badRequest(errors: FieldProblem[]): ProblemError {
-  return new ProblemError(400, "Bad Request", errors.map((e) => `${e.location}: ${e.message}`).join("; "), {
-    errors,
-  });
 }
 
 /** 400 naming every repeated value of a list. */

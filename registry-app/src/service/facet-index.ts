@@ -7,11 +7,10 @@ import {
   type FacetName,
   type FacetResult,
   type FacetRow,
-  type ServerStatus,
 } from "../store";
 
-/** One multi-valued column: a dictionary of its values and each version's value ids (CSR layout). */
-interface ListColumn {
+/** One facet's column: a dictionary of its values and each version's value ids (CSR layout). */
+interface Column {
   dictionary: string[];
   ids: Map<string, number>;
   /** Version i's value ids are values[offsets[i] .. offsets[i + 1]). */
@@ -19,12 +18,7 @@ interface ListColumn {
   values: Uint32Array;
 }
 
-const STATUSES: readonly ServerStatus[] = ["active", "deprecated", "deleted"];
-const DELETED = 2;
-type ListFacet = "category" | "tag" | "registry_type" | "transport";
-const LIST_FACETS: readonly ListFacet[] = ["category", "tag", "registry_type", "transport"];
-
-function listColumn(rows: readonly FacetRow[], pick: (row: FacetRow) => string[]): ListColumn {
+function column(rows: readonly FacetRow[], pick: (row: FacetRow) => readonly string[]): Column {
   const ids = new Map<string, number>();
   const dictionary: string[] = [];
   const offsets = new Uint32Array(rows.length + 1);
@@ -47,12 +41,27 @@ function listColumn(rows: readonly FacetRow[], pick: (row: FacetRow) => string[]
   return { dictionary, ids, offsets, values };
 }
 
-function increment(counts: Int32Array, id: number): void {
-  counts[id] = (counts[id] as number) + 1;
+/** Which values of a facet a filter accepts: a lookup table over the facet's value ids. */
+function acceptTable(column: Column, wanted: readonly string[]): Uint8Array {
+  const table = new Uint8Array(column.dictionary.length);
+  for (const value of wanted) {
+    const id = column.ids.get(value);
+    if (id !== undefined) table[id] = 1;
+  }
+  return table;
 }
 
-/** Which values of one facet a filter accepts, as a lookup table over the facet's value ids. */
-type Accepts = Uint8Array;
+function wantedValues(facet: FacetName, filter: AttributeFilter): readonly string[] | undefined {
+  const values = {
+    category: filter.categories,
+    tag: filter.tags,
+    registry_type: filter.registryTypes,
+    transport: filter.transports,
+    status: filter.statuses,
+    remote: filter.remote === undefined ? undefined : [String(filter.remote)],
+  }[facet];
+  return values === undefined || values.length === 0 ? undefined : values;
+}
 
 export interface IndexScope {
   includeDeleted: boolean;
@@ -60,76 +69,50 @@ export interface IndexScope {
 }
 
 /**
- * The facet columns of every version, held column-wise in typed arrays so that counting all facets
- * of a request is one pass over the versions in scope, in memory, with no query. Immutable: a
- * snapshot of the database at one change generation.
+ * The facet columns of every version, column-wise in typed arrays (status and remote too, as
+ * one-value columns), with the versions of each scope listed once: counting every facet of a request
+ * is one pass over the versions in scope, in memory. Immutable: the database at one generation.
  */
 export class FacetSnapshot {
   readonly size: number;
-  private readonly status: Uint8Array;
-  private readonly latest: Uint8Array;
-  private readonly remote: Uint8Array;
-  private readonly lists: Record<ListFacet, ListColumn>;
+  private readonly columns: Record<FacetName, Column>;
+  /** Versions in each scope: [includeDeleted][latestOnly]. */
+  private readonly scopes: Uint32Array[][];
 
   constructor(rows: readonly FacetRow[]) {
     this.size = rows.length;
-    this.status = Uint8Array.from(rows, (row) => STATUSES.indexOf(row.status));
-    this.latest = Uint8Array.from(rows, (row) => (row.is_latest ? 1 : 0));
-    this.remote = Uint8Array.from(rows, (row) => (row.has_remote ? 1 : 0));
-    this.lists = {
-      category: listColumn(rows, (row) => row.categories),
-      tag: listColumn(rows, (row) => row.tags),
-      registry_type: listColumn(rows, (row) => row.registry_types),
-      transport: listColumn(rows, (row) => row.transports),
+    this.columns = {
+      category: column(rows, (row) => row.categories),
+      tag: column(rows, (row) => row.tags),
+      registry_type: column(rows, (row) => row.registry_types),
+      transport: column(rows, (row) => row.transports),
+      status: column(rows, (row) => [row.status]),
+      remote: column(rows, (row) => [String(row.has_remote)]),
     };
+    const scope = (includeDeleted: boolean, latestOnly: boolean) => {
+      const members: number[] = [];
+      rows.forEach((row, index) => {
+        if ((includeDeleted || row.status !== "deleted") && (!latestOnly || row.is_latest))
+          members.push(index);
+      });
+      return Uint32Array.from(members);
+    };
+    this.scopes = [
+      [scope(false, false), scope(false, true)],
+      [scope(true, false), scope(true, true)],
+    ];
   }
 
-  /** Bytes held by the typed arrays and dictionaries, roughly (for operators sizing replicas). */
+  /** Bytes held by the typed arrays and dictionaries, roughly. */
   get bytes(): number {
-    let bytes = this.size * 3;
-    for (const facet of LIST_FACETS) {
-      const column = this.lists[facet];
-      bytes += column.offsets.byteLength + column.values.byteLength;
-      for (const value of column.dictionary) bytes += 48 + value.length * 2;
+    let bytes = 0;
+    for (const list of this.scopes.flat()) bytes += list.byteLength;
+    for (const facet of FACET_NAMES) {
+      const { offsets, values, dictionary } = this.columns[facet];
+      bytes += offsets.byteLength + values.byteLength;
+      for (const value of dictionary) bytes += 48 + value.length * 2;
     }
     return bytes;
-  }
-
-  private accepts(facet: FacetName, filter: AttributeFilter): Accepts | undefined {
-    const wanted = (
-      values: readonly string[] | undefined,
-      ids: (value: string) => number | undefined,
-      size: number,
-    ) => {
-      if (values === undefined || values.length === 0) return undefined;
-      const table = new Uint8Array(size);
-      for (const value of values) {
-        const id = ids(value);
-        if (id !== undefined) table[id] = 1;
-      }
-      return table;
-    };
-    switch (facet) {
-      case "category":
-      case "tag":
-      case "registry_type":
-      case "transport": {
-        const column = this.lists[facet];
-        const values = {
-          category: filter.categories,
-          tag: filter.tags,
-          registry_type: filter.registryTypes,
-          transport: filter.transports,
-        }[facet];
-        return wanted(values, (value) => column.ids.get(value), column.dictionary.length);
-      }
-      case "status":
-        return wanted(filter.statuses, (value) => STATUSES.indexOf(value as ServerStatus), STATUSES.length);
-      case "remote":
-        return filter.remote === undefined
-          ? undefined
-          : Uint8Array.of(filter.remote ? 0 : 1, filter.remote ? 1 : 0);
-    }
   }
 
   /** Counts of the requested facets over the versions in scope that pass the filter (see FacetResult). */
@@ -139,77 +122,81 @@ export class FacetSnapshot {
     facets: readonly FacetName[],
     knownCategories: ReadonlySet<string>,
   ): FacetCounts {
-    const active: Array<{ facet: FacetName; accepts: Accepts }> = [];
+    const filters: Array<{ facet: FacetName; column: Column; accepts: Uint8Array }> = [];
     for (const facet of FACET_NAMES) {
-      const accepts = this.accepts(facet, filter);
-      if (accepts !== undefined) active.push({ facet, accepts });
+      const wanted = wantedValues(facet, filter);
+      if (wanted !== undefined) {
+        const target = this.columns[facet];
+        filters.push({ facet, column: target, accepts: acceptTable(target, wanted) });
+      }
     }
-    const bitOf = new Map(active.map(({ facet }, bit) => [facet, bit]));
-    const sizeOf = (facet: FacetName) =>
-      facet === "status" ? STATUSES.length : facet === "remote" ? 2 : this.lists[facet].dictionary.length;
-    const counts = new Map(facets.map((facet) => [facet, new Int32Array(sizeOf(facet))]));
-    const unfiltered = new Map(
-      facets.filter((facet) => bitOf.has(facet)).map((facet) => [facet, new Int32Array(sizeOf(facet))]),
+    const filtered = new Set(filters.map((entry) => entry.facet));
+    const tallies = facets.map((facet) => {
+      const source = this.columns[facet];
+      return {
+        facet,
+        source,
+        counts: new Int32Array(source.dictionary.length),
+        unfiltered: filtered.has(facet) ? new Int32Array(source.dictionary.length) : undefined,
+      };
+    });
+    // For a version that fails exactly filter k: the tally of k's facet, if requested.
+    const alternativesOf = filters.map(
+      ({ facet }) => tallies.find((tally) => tally.facet === facet)?.unfiltered,
     );
-    const add = (target: Int32Array, facet: FacetName, row: number) => {
-      if (facet === "status") increment(target, this.status[row] as number);
-      else if (facet === "remote") increment(target, this.remote[row] as number);
-      else {
-        const { offsets, values } = this.lists[facet];
-        for (let k = offsets[row] as number; k < (offsets[row + 1] as number); k += 1)
-          increment(target, values[k] as number);
-      }
-    };
-    const passes = (facet: FacetName, accepts: Accepts, row: number): boolean => {
-      if (facet === "status") return accepts[this.status[row] as number] === 1;
-      if (facet === "remote") return accepts[this.remote[row] as number] === 1;
-      const { offsets, values } = this.lists[facet];
-      for (let k = offsets[row] as number; k < (offsets[row + 1] as number); k += 1)
-        if (accepts[values[k] as number] === 1) return true;
-      return false;
-    };
+    const members = this.scopes[scope.includeDeleted ? 1 : 0]?.[scope.latestOnly ? 1 : 0] as Uint32Array;
     let total = 0;
-    for (let row = 0; row < this.size; row += 1) {
-      if (!scope.includeDeleted && this.status[row] === DELETED) continue;
-      if (scope.latestOnly && this.latest[row] === 0) continue;
-      let failed = 0;
-      for (let bit = 0; bit < active.length; bit += 1) {
-        const { facet, accepts } = active[bit] as { facet: FacetName; accepts: Accepts };
-        if (!passes(facet, accepts, row)) failed |= 1 << bit;
+    for (let m = 0; m < members.length; m += 1) {
+      const row = members[m] as number;
+      let failed = -1;
+      let failures = 0;
+      for (let k = 0; k < filters.length && failures < 2; k += 1) {
+        const { column: source, accepts } = filters[k] as (typeof filters)[number];
+        let pass = false;
+        for (let at = source.offsets[row] as number; at < (source.offsets[row + 1] as number); at += 1)
+          if (accepts[source.values[at] as number] === 1) {
+            pass = true;
+            break;
+          }
+        if (!pass) {
+          failed = k;
+          failures += 1;
+        }
       }
-      if (failed === 0) {
+      if (failures === 0) {
         total += 1;
-        for (const [facet, target] of counts) add(target, facet, row);
-        for (const [facet, target] of unfiltered) add(target, facet, row);
-      } else if ((failed & (failed - 1)) === 0) {
-        // Fails exactly one filter: it counts for that facet's alternatives.
-        const missed = active[31 - Math.clz32(failed)]?.facet as FacetName;
-        const target = unfiltered.get(missed);
-        if (target !== undefined) add(target, missed, row);
+        for (const tally of tallies) {
+          tallyRow(tally.counts, tally.source, row);
+          if (tally.unfiltered !== undefined) tallyRow(tally.unfiltered, tally.source, row);
+        }
+      } else if (failures === 1) {
+        const alternatives = alternativesOf[failed];
+        if (alternatives !== undefined)
+          tallyRow(alternatives, this.columns[(filters[failed] as (typeof filters)[number]).facet], row);
       }
     }
-    const valueOf = (facet: FacetName, id: number): string =>
-      facet === "status"
-        ? (STATUSES[id] as string)
-        : facet === "remote"
-          ? String(id === 1)
-          : (this.lists[facet].dictionary[id] as string);
-    const listed = (facet: FacetName, target: Int32Array): FacetCount[] => {
+    const listed = (facet: FacetName, source: Column, counts: Int32Array): FacetCount[] => {
       const out: FacetCount[] = [];
-      target.forEach((count, id) => {
-        const value = valueOf(facet, id);
+      counts.forEach((count, id) => {
+        const value = source.dictionary[id] as string;
         if (count > 0 && (facet !== "category" || knownCategories.has(value))) out.push({ value, count });
       });
       return out.sort(byCount);
     };
     const result: FacetCounts = { total, facets: {} };
-    for (const facet of facets) {
-      const own = unfiltered.get(facet);
-      const entry: FacetResult = { counts: listed(facet, counts.get(facet) as Int32Array) };
-      if (own !== undefined) entry.unfiltered = listed(facet, own);
+    for (const { facet, source, counts, unfiltered } of tallies) {
+      const entry: FacetResult = { counts: listed(facet, source, counts) };
+      if (unfiltered !== undefined) entry.unfiltered = listed(facet, source, unfiltered);
       result.facets[facet] = entry;
     }
     return result;
+  }
+}
+
+function tallyRow(counts: Int32Array, source: Column, row: number): void {
+  for (let at = source.offsets[row] as number; at < (source.offsets[row + 1] as number); at += 1) {
+    const id = source.values[at] as number;
+    counts[id] = (counts[id] as number) + 1;
   }
 }
 
@@ -223,31 +210,69 @@ function atLeast(a: string, b: string): boolean {
   return x.length === y.length && x.every((value, index) => BigInt(value) >= BigInt(y[index] as string));
 }
 
+/** Time between the starts of two snapshot loads, at least: writes in bursts cost one load, not one each. */
+export const MIN_RELOAD_INTERVAL_MS = 500;
+
 /**
- * Facet counts from a FacetSnapshot kept at the database's current change generation: each request
- * learns the generation from a read that started after it arrived (shared with concurrent requests),
- * and a new generation loads a new snapshot first (one load per generation, shared). So counts are
- * never staler than a query's would be, on every replica, as with the read cache.
+ * A FacetSnapshot kept at the database's change generation. A request learns the generation from a
+ * read that started after it arrived (shared with concurrent requests, as the read cache does); a
+ * snapshot loaded at that generation or later answers it. Otherwise `current` answers undefined, so
+ * the caller counts in SQL, and a new snapshot loads in the background: never staler than a query,
+ * and under steady writes no worse than counting in SQL, plus at most one load per interval.
  */
 export class FacetIndex {
-  private snapshot: { generation: string; value: Promise<FacetSnapshot> } | undefined;
+  private snapshot: { generation: string; value: FacetSnapshot } | undefined;
+  private loading = false;
+  private lastStart = -Infinity;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly generation: () => Promise<string>,
     private readonly load: () => Promise<FacetRow[]>,
+    private readonly minIntervalMs = MIN_RELOAD_INTERVAL_MS,
   ) {}
 
-  async current(): Promise<FacetSnapshot> {
+  /** The snapshot if it is current for a request arriving now; undefined (and a load under way) if not. */
+  async current(): Promise<FacetSnapshot | undefined> {
     const generation = await this.generation();
-    if (this.snapshot === undefined || !atLeast(this.snapshot.generation, generation)) {
-      const value = this.load().then((rows) => new FacetSnapshot(rows));
-      const entry = { generation, value };
-      this.snapshot = entry;
-      // A failed load is not kept: the next request tries again.
-      value.catch(() => {
-        if (this.snapshot === entry) this.snapshot = undefined;
-      });
+    if (this.snapshot !== undefined && atLeast(this.snapshot.generation, generation))
+      return this.snapshot.value;
+    this.reload();
+    return undefined;
+  }
+
+  /** Starts one load unless one is running; within the interval of the last, schedules it for then. */
+  private reload(): void {
+    if (this.loading || this.timer !== undefined) return;
+    const wait = this.lastStart + this.minIntervalMs - Date.now();
+    if (wait > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.reload();
+      }, wait);
+      this.timer.unref();
+      return;
     }
-    return this.snapshot.value;
+    this.loading = true;
+    this.lastStart = Date.now();
+    void (async () => {
+      try {
+        // The generation first: the rows read after it hold at least what it stands for.
+        const generation = await this.generation();
+        const value = new FacetSnapshot(await this.load());
+        if (this.snapshot === undefined || !atLeast(this.snapshot.generation, generation))
+          this.snapshot = { generation, value };
+      } catch {
+        // Requests count in SQL meanwhile (and report it); the next one that needs a load starts it.
+      } finally {
+        this.loading = false;
+      }
+    })();
+  }
+
+  /** Stops a scheduled load (process shutdown, tests). */
+  close(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }

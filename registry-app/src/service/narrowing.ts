@@ -1,5 +1,5 @@
 import type { Taxonomy } from "../classification";
-import { ProblemError, type FieldProblem } from "../errors";
+import { badRequest, type FieldProblem } from "../errors";
 import type { AttributeFilter, FacetName } from "../store";
 import { filterDigest } from "./cursor";
 
@@ -28,9 +28,7 @@ export function assertKnownCategories(taxonomy: Taxonomy, filter: AttributeFilte
       message: `"${id}" is not a category of this registry (GET /v0.1/categories lists them)`,
     }));
   if (errors.length === 0) return;
-  throw new ProblemError(400, "Bad Request", errors.map((e) => `${e.location}: ${e.message}`).join("; "), {
-    errors,
-  });
+  throw badRequest(errors);
 }
 
 /** Deleted versions are in scope when asked for: include_deleted, updated_since, or a status filter naming deleted. */

@@ -62,6 +62,8 @@ export interface BulkStatusResult {
 export interface ServiceEvents {
   /** Every server.json validation: /validate, publish, edit, seed, import and sync. */
   validated(outcome: "valid" | "invalid"): void;
+  /** Facet counts of a list: from the in-memory index, or in SQL (search, stale index, index off). */
+  facetsCounted(source: "index" | "sql"): void;
 }
 
 export interface RegistryServiceOptions {
@@ -458,7 +460,8 @@ export class RegistryService {
             : undefined;
         return { entries, nextCursor };
       }
-      const rows = await this.store.list({ ...filter, after: cursor?.kind === "list" ? cursor : undefined });
+      const listed = { ...filter, after: cursor?.kind === "list" ? cursor : undefined };
+      const rows = await (legacy ? this.store.list(listed) : this.store.narrowedList(listed));
       const entries = rows.slice(0, query.limit);
       const last = entries[entries.length - 1];
       const nextCursor =
@@ -473,7 +476,8 @@ export class RegistryService {
 
   /**
    * Facet counts: in memory when the request narrows only by scope and attributes (the catalogue's
-   * browsing), in SQL when it also searches, asks for an exact version or for updated_since.
+   * browsing) and the index is current, in SQL otherwise (search, an exact version, updated_since,
+   * or writes since the index's last load).
    */
   private async countFacets(
     filter: Omit<ListFilter, "after" | "limit"> & { search?: string },
@@ -481,10 +485,12 @@ export class RegistryService {
   ): Promise<FacetCounts | undefined> {
     if (facets === undefined || facets.length === 0) return undefined;
     const inMemory = !filter.search && filter.version === undefined && filter.updatedSince === undefined;
-    if (this.facetIndex !== undefined && inMemory) {
-      const snapshot = await this.facetIndex.current();
+    const snapshot = inMemory ? await this.facetIndex?.current() : undefined;
+    if (snapshot !== undefined) {
+      this.events?.facetsCounted("index");
       return snapshot.count(filter, filter.attributes ?? {}, facets, this.knownCategories);
     }
+    this.events?.facetsCounted("sql");
     return this.store.facets({ ...filter, facets, knownCategories: this.taxonomy.ids });
   }
 

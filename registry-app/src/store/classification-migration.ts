@@ -115,8 +115,9 @@ UPDATE server_versions SET document = document;
 
 CREATE INDEX server_versions_categories ON server_versions USING gin (categories);
 CREATE INDEX server_versions_tags ON server_versions USING gin (tags);
--- Everything facets count, so the service's facet index loads (and SQL facet counts scan) without
--- reading documents: an index-only scan where the visibility map allows.
-CREATE INDEX server_versions_facets ON server_versions (is_latest, status)
-  INCLUDE (categories, tags, registry_types, transports, has_remote);
+-- Every column filters and facets read, in list order within latest and non-latest versions: a
+-- narrowed page of the latest versions is found on the index alone (no document read to reject a
+-- version), and the service's facet index loads from it without reading the table.
+CREATE INDEX server_versions_facets ON server_versions (is_latest, name, version)
+  INCLUDE (id, status, categories, tags, registry_types, transports, has_remote);
 `;

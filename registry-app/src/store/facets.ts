@@ -135,11 +135,28 @@ export interface FacetRow {
   transports: string[];
 }
 
-/** Every version's facet columns, read through the covering index server_versions_facets. */
+/**
+ * Every version's facet columns, read through the covering index server_versions_facets (its order
+ * makes the planner use it: a third of the pages a table scan reads) and sent as one JSON text, which
+ * parses several times faster than as many rows of arrays.
+ */
 export async function facetRows(db: Database): Promise<FacetRow[]> {
-  const { rows } = await db.query<FacetRow>(
-    `SELECT status, is_latest, has_remote, categories, tags, registry_types, transports
-     FROM server_versions`,
+  const { rows } = await db.query<{ rows: string | null }>(
+    `SELECT json_agg(json_build_array(status, is_latest, has_remote, categories, tags, registry_types, transports))::text
+       AS rows
+     FROM (SELECT status, is_latest, has_remote, categories, tags, registry_types, transports
+           FROM server_versions ORDER BY is_latest, name, version) v`,
   );
-  return rows;
+  const encoded = JSON.parse(rows[0]?.rows ?? "[]") as Array<
+    [ServerStatus, boolean, boolean, string[], string[], string[], string[]]
+  >;
+  return encoded.map(([status, isLatest, hasRemote, categories, tags, registryTypes, transports]) => ({
+    status,
+    is_latest: isLatest,
+    has_remote: hasRemote,
+    categories,
+    tags,
+    registry_types: registryTypes,
+    transports,
+  }));
 }

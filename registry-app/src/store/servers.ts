@@ -1,6 +1,7 @@
 import { attributeFilterConditions, type AttributeFilter } from "./attributes";
 import type { Database, Queryable } from "./db";
 import { countFacets, facetRows, type FacetCounts, type FacetRequest, type FacetRow } from "./facets";
+import { narrowedList } from "./narrowed";
 
 export type ServerStatus = "active" | "deprecated" | "deleted";
 
@@ -70,7 +71,7 @@ export interface NewVersion {
   at: Date;
 }
 
-interface VersionRecord {
+export interface VersionRecord {
   id: string;
   name: string;
   version: string;
@@ -95,7 +96,7 @@ const iso = (column: string) =>
 export const CLASSIFICATION_COLUMNS = "v.categories, v.tags, v.categories_curated, v.tags_curated";
 
 /** The columns of a StoredVersion; every query using them names server_versions `v`. */
-const COLUMNS = `v.id::text AS id, v.name, v.version, v.document::text AS document_json, v.status,
+export const COLUMNS = `v.id::text AS id, v.name, v.version, v.document::text AS document_json, v.status,
   v.status_message, ${iso("status_changed_at")}, ${iso("published_at")}, ${iso("updated_at")}, v.is_latest,
   ${CLASSIFICATION_COLUMNS}`;
 
@@ -162,7 +163,7 @@ export function nameLockPrelude(name: string): string {
 /** Most words of a search query that reach the full-text query. */
 const MAX_SEARCH_WORDS = 10;
 
-function toStored(row: VersionRecord): StoredVersion {
+export function toStored(row: VersionRecord): StoredVersion {
   return {
     id: row.id,
     name: row.name,
@@ -371,6 +372,11 @@ export class ServerStore {
   /** Every version's facet columns, for the service's in-memory facet index. */
   facetRows(): Promise<FacetRow[]> {
     return facetRows(this.db);
+  }
+
+  /** A page of versions narrowed by attribute filters, in (name, version) order (see narrowedList). */
+  narrowedList(filter: ListFilter): Promise<StoredVersion[]> {
+    return narrowedList(this.db, filter);
   }
 
   async countVersions(name: string): Promise<number> {

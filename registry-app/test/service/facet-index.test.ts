@@ -14,48 +14,62 @@ const row = (overrides: Partial<FacetRow> = {}): FacetRow => ({
 });
 
 describe("service: the in-memory facet index", () => {
-  it("loads once per generation, shares a load in flight, keeps a snapshot of a later generation", async () => {
-    let generation = "5.5";
-    let loads = 0;
-    let release: () => void = () => undefined;
+  /** An index over a fake generation and loader that counts loads and can fail or block them. */
+  function harness(minIntervalMs = 0) {
+    const state = { generation: "5.5", loads: 0, fail: false, gate: Promise.resolve() };
     const index = new FacetIndex(
-      async () => generation,
+      async () => state.generation,
       async () => {
-        loads += 1;
-        await new Promise<void>((resolve) => (release = resolve));
-        return [row()];
+        state.loads += 1;
+        await state.gate;
+        if (state.fail) throw new Error("database down");
+        return [row({ tags: [`load-${state.loads}`] })];
       },
+      minIntervalMs,
     );
-    const [a, b] = [index.current(), index.current()];
-    await new Promise((resolve) => setImmediate(resolve));
-    release();
-    assert.equal(await a, await b);
-    assert.equal(loads, 1);
-    // One shard moved: a new snapshot.
-    generation = "5.6";
-    const c = index.current();
-    await new Promise((resolve) => setImmediate(resolve));
-    release();
-    assert.notEqual(await c, await a);
-    assert.equal(loads, 2);
-    // A slower request that read an earlier generation is served the later snapshot.
-    generation = "5.5";
-    assert.equal(await index.current(), await c);
-    assert.equal(loads, 2);
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+    return { state, index, settle };
+  }
+
+  it("answers nothing until a snapshot of the request's generation (or a later one) is loaded", async () => {
+    const { state, index, settle } = harness();
+    assert.equal(await index.current(), undefined, "no snapshot yet: the caller counts in SQL");
+    await settle();
+    const first = await index.current();
+    assert.ok(first);
+    assert.equal(state.loads, 1);
+    assert.equal(await index.current(), first, "same generation, same snapshot, no load");
+    state.generation = "5.6";
+    assert.equal(await index.current(), undefined, "a write since: SQL, and a load starts");
+    await settle();
+    const second = await index.current();
+    assert.ok(second && second !== first);
+    assert.equal(state.loads, 2);
+    // A request that read an earlier generation is answered by the later snapshot.
+    state.generation = "5.5";
+    assert.equal(await index.current(), second);
+    index.close();
   });
 
-  it("does not keep a failed load: the next request loads again", async () => {
-    let fail = true;
-    const index = new FacetIndex(
-      async () => "1",
-      async () => {
-        if (fail) throw new Error("database down");
-        return [row()];
-      },
-    );
-    await assert.rejects(index.current(), /database down/);
-    fail = false;
-    assert.equal((await index.current()).size, 1);
+  it("runs one load at a time, at most one per interval, and retries after a failed load", async () => {
+    const { state, index, settle } = harness(200);
+    let open: () => void = () => undefined;
+    state.gate = new Promise((resolve) => (open = resolve));
+    await Promise.all([index.current(), index.current(), index.current()]);
+    assert.equal(state.loads, 1, "concurrent requests share one load");
+    open();
+    await settle();
+    state.generation = "6.0";
+    state.fail = true;
+    assert.equal(await index.current(), undefined);
+    assert.equal(state.loads, 1, "within the interval: scheduled, not started");
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.equal(state.loads, 2, "started when the interval ended");
+    assert.equal(await index.current(), undefined, "the failed load kept nothing");
+    state.fail = false;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.ok(await index.current(), "a later load succeeded");
+    index.close();
   });
 
   it("counts the versions in scope, and each filtered facet as if its own filter were not given", () => {
