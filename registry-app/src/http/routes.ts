@@ -163,7 +163,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post("/publish", { preHandler: auth.publishRateLimit }, async (request, reply) => {
     try {
       const caller = await auth.authenticate(request.headers.authorization);
-      const stored = await service.publish(caller, request.body);
+      const stored = await service.classified(await service.publish(caller, request.body));
       metrics.publishes.inc({ outcome: "success" });
       return sendJson(reply, entryJson(stored, taxonomy, stored.warnings));
     } catch (error) {

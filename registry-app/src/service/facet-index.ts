@@ -2,6 +2,7 @@ import {
   byCount,
   FACET_NAMES,
   type AttributeFilter,
+  type FacetChanges,
   type FacetCount,
   type FacetCounts,
   type FacetName,
@@ -9,46 +10,36 @@ import {
   type FacetRow,
 } from "../store";
 
-/** One facet's column: a dictionary of its values and each version's value ids (CSR layout). */
+/** One facet's values: a dictionary, and per version the ids of its values. */
 interface Column {
   dictionary: string[];
   ids: Map<string, number>;
-  /** Version i's value ids are values[offsets[i] .. offsets[i + 1]). */
-  offsets: Uint32Array;
-  values: Uint32Array;
+  /** rows[position] holds that version's value ids. */
+  rows: number[][];
 }
 
-function column(rows: readonly FacetRow[], pick: (row: FacetRow) => readonly string[]): Column {
-  const ids = new Map<string, number>();
-  const dictionary: string[] = [];
-  const offsets = new Uint32Array(rows.length + 1);
-  let total = 0;
-  for (const row of rows) total += pick(row).length;
-  const values = new Uint32Array(total);
-  let at = 0;
-  rows.forEach((row, index) => {
-    for (const value of pick(row)) {
-      let id = ids.get(value);
-      if (id === undefined) {
-        id = dictionary.length;
-        ids.set(value, id);
-        dictionary.push(value);
-      }
-      values[at++] = id;
-    }
-    offsets[index + 1] = at;
-  });
-  return { dictionary, ids, offsets, values };
-}
+const newColumn = (): Column => ({ dictionary: [], ids: new Map(), rows: [] });
 
-/** Which values of a facet a filter accepts: a lookup table over the facet's value ids. */
-function acceptTable(column: Column, wanted: readonly string[]): Uint8Array {
-  const table = new Uint8Array(column.dictionary.length);
-  for (const value of wanted) {
-    const id = column.ids.get(value);
-    if (id !== undefined) table[id] = 1;
+function idOf(column: Column, value: string): number {
+  let id = column.ids.get(value);
+  if (id === undefined) {
+    id = column.dictionary.length;
+    column.ids.set(value, id);
+    column.dictionary.push(value);
   }
-  return table;
+  return id;
+}
+
+/** The values of each facet of a version (status and remote as one-value facets). */
+function valuesOf(row: FacetRow): Record<FacetName, readonly string[]> {
+  return {
+    category: row.categories,
+    tag: row.tags,
+    registry_type: row.registry_types,
+    transport: row.transports,
+    status: [row.status],
+    remote: [String(row.has_remote)],
+  };
 }
 
 function wantedValues(facet: FacetName, filter: AttributeFilter): readonly string[] | undefined {
@@ -63,56 +54,53 @@ function wantedValues(facet: FacetName, filter: AttributeFilter): readonly strin
   return values === undefined || values.length === 0 ? undefined : values;
 }
 
+function tally(counts: Int32Array, ids: readonly number[]): void {
+  for (const id of ids) counts[id] = (counts[id] as number) + 1;
+}
+
 export interface IndexScope {
   includeDeleted: boolean;
   latestOnly: boolean;
 }
 
 /**
- * The facet columns of every version, column-wise in typed arrays (status and remote too, as
- * one-value columns), with the versions of each scope listed once: counting every facet of a request
- * is one pass over the versions in scope, in memory. Immutable: the database at one generation.
+ * The facet values of every version, column-wise with dictionary-encoded values, so counting every
+ * facet of a request is one pass over the versions with no query. Versions are added or replaced by
+ * id as changes arrive (rows are never deleted from server_versions, so neither are they here).
  */
-export class FacetSnapshot {
-  readonly size: number;
-  private readonly columns: Record<FacetName, Column>;
-  /** Versions in each scope: [includeDeleted][latestOnly]. */
-  private readonly scopes: Uint32Array[][];
+export class FacetTable {
+  private readonly positions = new Map<string, number>();
+  private readonly deleted: boolean[] = [];
+  private readonly latest: boolean[] = [];
+  private readonly columns: Record<FacetName, Column> = {
+    category: newColumn(),
+    tag: newColumn(),
+    registry_type: newColumn(),
+    transport: newColumn(),
+    status: newColumn(),
+    remote: newColumn(),
+  };
 
-  constructor(rows: readonly FacetRow[]) {
-    this.size = rows.length;
-    this.columns = {
-      category: column(rows, (row) => row.categories),
-      tag: column(rows, (row) => row.tags),
-      registry_type: column(rows, (row) => row.registry_types),
-      transport: column(rows, (row) => row.transports),
-      status: column(rows, (row) => [row.status]),
-      remote: column(rows, (row) => [String(row.has_remote)]),
-    };
-    const scope = (includeDeleted: boolean, latestOnly: boolean) => {
-      const members: number[] = [];
-      rows.forEach((row, index) => {
-        if ((includeDeleted || row.status !== "deleted") && (!latestOnly || row.is_latest))
-          members.push(index);
-      });
-      return Uint32Array.from(members);
-    };
-    this.scopes = [
-      [scope(false, false), scope(false, true)],
-      [scope(true, false), scope(true, true)],
-    ];
+  get size(): number {
+    return this.deleted.length;
   }
 
-  /** Bytes held by the typed arrays and dictionaries, roughly. */
-  get bytes(): number {
-    let bytes = 0;
-    for (const list of this.scopes.flat()) bytes += list.byteLength;
-    for (const facet of FACET_NAMES) {
-      const { offsets, values, dictionary } = this.columns[facet];
-      bytes += offsets.byteLength + values.byteLength;
-      for (const value of dictionary) bytes += 48 + value.length * 2;
+  /** Adds new versions and replaces the values of known ones. */
+  apply(rows: readonly FacetRow[]): void {
+    for (const row of rows) {
+      let position = this.positions.get(row.id);
+      if (position === undefined) {
+        position = this.deleted.length;
+        this.positions.set(row.id, position);
+      }
+      this.deleted[position] = row.status === "deleted";
+      this.latest[position] = row.is_latest;
+      const values = valuesOf(row);
+      for (const facet of FACET_NAMES) {
+        const column = this.columns[facet];
+        column.rows[position] = values[facet].map((value) => idOf(column, value));
+      }
     }
-    return bytes;
   }
 
   /** Counts of the requested facets over the versions in scope that pass the filter (see FacetResult). */
@@ -122,87 +110,75 @@ export class FacetSnapshot {
     facets: readonly FacetName[],
     knownCategories: ReadonlySet<string>,
   ): FacetCounts {
-    const filters: Array<{ facet: FacetName; column: Column; accepts: Uint8Array }> = [];
+    const filters: Array<{ facet: FacetName; rows: number[][]; accepts: Uint8Array }> = [];
     for (const facet of FACET_NAMES) {
       const wanted = wantedValues(facet, filter);
-      if (wanted !== undefined) {
-        const target = this.columns[facet];
-        filters.push({ facet, column: target, accepts: acceptTable(target, wanted) });
+      if (wanted === undefined) continue;
+      const column = this.columns[facet];
+      const accepts = new Uint8Array(column.dictionary.length);
+      for (const value of wanted) {
+        const id = column.ids.get(value);
+        if (id !== undefined) accepts[id] = 1;
       }
+      filters.push({ facet, rows: column.rows, accepts });
     }
     const filtered = new Set(filters.map((entry) => entry.facet));
     const tallies = facets.map((facet) => {
-      const source = this.columns[facet];
+      const column = this.columns[facet];
       return {
         facet,
-        source,
-        counts: new Int32Array(source.dictionary.length),
-        unfiltered: filtered.has(facet) ? new Int32Array(source.dictionary.length) : undefined,
+        column,
+        counts: new Int32Array(column.dictionary.length),
+        unfiltered: filtered.has(facet) ? new Int32Array(column.dictionary.length) : undefined,
       };
     });
-    // For a version that fails exactly filter k: the tally of k's facet, if requested.
-    const alternativesOf = filters.map(
-      ({ facet }) => tallies.find((tally) => tally.facet === facet)?.unfiltered,
-    );
-    const members = this.scopes[scope.includeDeleted ? 1 : 0]?.[scope.latestOnly ? 1 : 0] as Uint32Array;
+    // A version failing exactly filter k counts among the alternatives of k's facet (if requested).
+    const alternatives = filters.map(({ facet }) => tallies.find((entry) => entry.facet === facet));
     let total = 0;
-    for (let m = 0; m < members.length; m += 1) {
-      const row = members[m] as number;
+    for (let row = 0; row < this.deleted.length; row += 1) {
+      if ((this.deleted[row] && !scope.includeDeleted) || (scope.latestOnly && !this.latest[row])) continue;
       let failed = -1;
       let failures = 0;
       for (let k = 0; k < filters.length && failures < 2; k += 1) {
-        const { column: source, accepts } = filters[k] as (typeof filters)[number];
-        let pass = false;
-        for (let at = source.offsets[row] as number; at < (source.offsets[row + 1] as number); at += 1)
-          if (accepts[source.values[at] as number] === 1) {
-            pass = true;
-            break;
-          }
-        if (!pass) {
+        const { rows, accepts } = filters[k] as (typeof filters)[number];
+        if (!(rows[row] as number[]).some((id) => accepts[id] === 1)) {
           failed = k;
           failures += 1;
         }
       }
       if (failures === 0) {
         total += 1;
-        for (const tally of tallies) {
-          tallyRow(tally.counts, tally.source, row);
-          if (tally.unfiltered !== undefined) tallyRow(tally.unfiltered, tally.source, row);
+        for (const entry of tallies) {
+          const ids = entry.column.rows[row] as number[];
+          tally(entry.counts, ids);
+          if (entry.unfiltered !== undefined) tally(entry.unfiltered, ids);
         }
       } else if (failures === 1) {
-        const alternatives = alternativesOf[failed];
-        if (alternatives !== undefined)
-          tallyRow(alternatives, this.columns[(filters[failed] as (typeof filters)[number]).facet], row);
+        const entry = alternatives[failed];
+        if (entry?.unfiltered !== undefined) tally(entry.unfiltered, entry.column.rows[row] as number[]);
       }
     }
-    const listed = (facet: FacetName, source: Column, counts: Int32Array): FacetCount[] => {
+    const listed = (facet: FacetName, column: Column, counts: Int32Array): FacetCount[] => {
       const out: FacetCount[] = [];
       counts.forEach((count, id) => {
-        const value = source.dictionary[id] as string;
+        const value = column.dictionary[id] as string;
         if (count > 0 && (facet !== "category" || knownCategories.has(value))) out.push({ value, count });
       });
       return out.sort(byCount);
     };
     const result: FacetCounts = { total, facets: {} };
-    for (const { facet, source, counts, unfiltered } of tallies) {
-      const entry: FacetResult = { counts: listed(facet, source, counts) };
-      if (unfiltered !== undefined) entry.unfiltered = listed(facet, source, unfiltered);
+    for (const { facet, column, counts, unfiltered } of tallies) {
+      const entry: FacetResult = { counts: listed(facet, column, counts) };
+      if (unfiltered !== undefined) entry.unfiltered = listed(facet, column, unfiltered);
       result.facets[facet] = entry;
     }
     return result;
   }
 }
 
-function tallyRow(counts: Int32Array, source: Column, row: number): void {
-  for (let at = source.offsets[row] as number; at < (source.offsets[row + 1] as number); at += 1) {
-    const id = source.values[at] as number;
-    counts[id] = (counts[id] as number) + 1;
-  }
-}
-
 /**
- * True when generation `a` is `b` or later: every shard's counter only grows (migration 3), so a
- * snapshot loaded at `a` holds everything committed by the time `b` was read.
+ * True when generation `a` is `b` or later: every shard's counter only grows (migration 3), so data
+ * read after `a` was read holds everything committed by the time `b` was read.
  */
 function atLeast(a: string, b: string): boolean {
   if (a === b) return true;
@@ -210,69 +186,67 @@ function atLeast(a: string, b: string): boolean {
   return x.length === y.length && x.every((value, index) => BigInt(value) >= BigInt(y[index] as string));
 }
 
-/** Time between the starts of two snapshot loads, at least: writes in bursts cost one load, not one each. */
-export const MIN_RELOAD_INTERVAL_MS = 500;
-
 /**
- * A FacetSnapshot kept at the database's change generation. A request learns the generation from a
- * read that started after it arrived (shared with concurrent requests, as the read cache does); a
- * snapshot loaded at that generation or later answers it. Otherwise `current` answers undefined, so
- * the caller counts in SQL, and a new snapshot loads in the background: never staler than a query,
- * and under steady writes no worse than counting in SQL, plus at most one load per interval.
+ * A FacetTable kept at the database's change generation. A request learns the generation from a read
+ * that started after it arrived (shared with concurrent requests, as the read cache does). If the
+ * table was refreshed at that generation or a later one, it answers at once; otherwise the request
+ * waits for a refresh that starts after its read: the change generation first, then the versions
+ * written since the previous refresh's snapshot (one small query, whatever wrote them: any replica,
+ * ingestion, manual SQL). Refreshes run one at a time, concurrent requests sharing them, so counts are
+ * never staler than a query's would be.
  */
 export class FacetIndex {
-  private snapshot: { generation: string; value: FacetSnapshot } | undefined;
-  private loading = false;
-  private lastStart = -Infinity;
-  private timer: NodeJS.Timeout | undefined;
+  private table = new FacetTable();
+  /** Generation and snapshot xmin of the last refresh. */
+  private refreshed: { generation: string; xmin: string } | undefined;
+  private inFlight: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
 
   constructor(
     private readonly generation: () => Promise<string>,
-    private readonly load: () => Promise<FacetRow[]>,
-    private readonly minIntervalMs = MIN_RELOAD_INTERVAL_MS,
+    private readonly changes: (since: string) => Promise<FacetChanges>,
   ) {}
 
-  /** The snapshot if it is current for a request arriving now; undefined (and a load under way) if not. */
-  async current(): Promise<FacetSnapshot | undefined> {
+  /** The table, current for a request arriving now. */
+  async current(): Promise<FacetTable> {
     const generation = await this.generation();
-    if (this.snapshot !== undefined && atLeast(this.snapshot.generation, generation))
-      return this.snapshot.value;
-    this.reload();
-    return undefined;
+    if (this.refreshed === undefined || !atLeast(this.refreshed.generation, generation)) await this.refresh();
+    return this.table;
   }
 
-  /** Starts one load unless one is running; within the interval of the last, schedules it for then. */
-  private reload(): void {
-    if (this.loading || this.timer !== undefined) return;
-    const wait = this.lastStart + this.minIntervalMs - Date.now();
-    if (wait > 0) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.reload();
-      }, wait);
-      this.timer.unref();
-      return;
-    }
-    this.loading = true;
-    this.lastStart = Date.now();
-    void (async () => {
-      try {
-        // The generation first: the rows read after it hold at least what it stands for.
-        const generation = await this.generation();
-        const value = new FacetSnapshot(await this.load());
-        if (this.snapshot === undefined || !atLeast(this.snapshot.generation, generation))
-          this.snapshot = { generation, value };
-      } catch {
-        // Requests count in SQL meanwhile (and report it); the next one that needs a load starts it.
-      } finally {
-        this.loading = false;
+  /** A refresh that starts after this call: the queued one if any, else a new one (after the one in flight). */
+  private refresh(): Promise<void> {
+    if (this.queued !== undefined) return this.queued;
+    if (this.inFlight === undefined) return this.launch();
+    const settled = this.inFlight.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queued = settled.then(() => {
+      this.queued = undefined;
+      return this.launch();
+    });
+    return this.queued;
+  }
+
+  private launch(): Promise<void> {
+    const run = (async () => {
+      // The generation before the rows: the rows then hold at least what it stands for.
+      const generation = await this.generation();
+      let changed = await this.changes(this.refreshed?.xmin ?? "0");
+      if (this.refreshed !== undefined && BigInt(changed.xmin) < BigInt(this.refreshed.xmin)) {
+        // Transaction ids went back: a database restored under a running process. Start over.
+        this.table = new FacetTable();
+        changed = await this.changes("0");
       }
+      this.table.apply(changed.rows);
+      this.refreshed = { generation, xmin: changed.xmin };
     })();
-  }
-
-  /** Stops a scheduled load (process shutdown, tests). */
-  close(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.inFlight = run;
+    const clear = () => {
+      if (this.inFlight === run) this.inFlight = undefined;
+    };
+    run.then(clear, clear);
+    return run;
   }
 }

@@ -62,7 +62,7 @@ export interface BulkStatusResult {
 export interface ServiceEvents {
   /** Every server.json validation: /validate, publish, edit, seed, import and sync. */
   validated(outcome: "valid" | "invalid"): void;
-  /** Facet counts of a list: from the in-memory index, or in SQL (search, stale index, index off). */
+  /** Facet counts of a list: from the in-memory index, or in SQL (search, exact version, index off). */
   facetsCounted(source: "index" | "sql"): void;
 }
 
@@ -168,7 +168,7 @@ export class RegistryService {
         ? undefined
         : new FacetIndex(
             () => this.generations.current(),
-            () => store.facetRows(),
+            (since) => store.facetChanges(since),
           );
   }
 
@@ -215,8 +215,16 @@ export class RegistryService {
     const server = result.server;
     assertCanPublish(caller, server.name);
     const stored = await this.storeVersion(server);
-    const classification = await this.store.classificationOf(stored.id);
-    return { ...stored, classification, warnings: this.classificationWarnings(server) };
+    return { ...stored, warnings: this.classificationWarnings(server) };
+  }
+
+  /**
+   * A published version with its effective classification, which registry_publish does not return:
+   * one more read, for answers that show it (ingestion does without).
+   */
+  async classified(stored: WrittenVersion): Promise<WrittenVersion> {
+    if (stored.classification !== undefined) return stored;
+    return { ...stored, classification: await this.store.classificationOf(stored.id) };
   }
 
   /** What the registry did not index as the publisher wrote it (unknown categories, unusable tags). */
@@ -476,8 +484,7 @@ export class RegistryService {
 
   /**
    * Facet counts: in memory when the request narrows only by scope and attributes (the catalogue's
-   * browsing) and the index is current, in SQL otherwise (search, an exact version, updated_since,
-   * or writes since the index's last load).
+   * browsing), in SQL when it also searches, asks for an exact version or for updated_since.
    */
   private async countFacets(
     filter: Omit<ListFilter, "after" | "limit"> & { search?: string },
@@ -485,10 +492,10 @@ export class RegistryService {
   ): Promise<FacetCounts | undefined> {
     if (facets === undefined || facets.length === 0) return undefined;
     const inMemory = !filter.search && filter.version === undefined && filter.updatedSince === undefined;
-    const snapshot = inMemory ? await this.facetIndex?.current() : undefined;
-    if (snapshot !== undefined) {
+    if (this.facetIndex !== undefined && inMemory) {
+      const table = await this.facetIndex.current();
       this.events?.facetsCounted("index");
-      return snapshot.count(filter, filter.attributes ?? {}, facets, this.knownCategories);
+      return table.count(filter, filter.attributes ?? {}, facets, this.knownCategories);
     }
     this.events?.facetsCounted("sql");
     return this.store.facets({ ...filter, facets, knownCategories: this.taxonomy.ids });

@@ -78,7 +78,20 @@ ALTER TABLE server_versions
   ADD COLUMN tags_curated       boolean NOT NULL DEFAULT false,
   ADD COLUMN registry_types     text[]  NOT NULL DEFAULT '{}',
   ADD COLUMN transports         text[]  NOT NULL DEFAULT '{}',
-  ADD COLUMN has_remote         boolean NOT NULL DEFAULT false;
+  ADD COLUMN has_remote         boolean NOT NULL DEFAULT false,
+  ADD COLUMN facet_xid          xid8;
+
+-- The transaction that last wrote each version. A reader that keeps the xmin of its last snapshot
+-- re-reads exactly the versions that may have changed since (facet_xid >= that xmin): whatever
+-- committed after that snapshot was in progress or not yet started then. The service's facet index
+-- stays current this way with one small query per change, not a reload.
+CREATE FUNCTION server_versions_stamp_xid() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.facet_xid := pg_current_xact_id();
+  RETURN NEW;
+END $$;
+CREATE TRIGGER server_versions_stamp_xid BEFORE INSERT OR UPDATE ON server_versions
+  FOR EACH ROW EXECUTE FUNCTION server_versions_stamp_xid();
 
 -- On every insert and document change (publish, edit, import, sync, and the reclassification an
 -- override runs under the name's lock): registry_publish stays as it is.
@@ -110,14 +123,16 @@ END $$;
 CREATE TRIGGER server_versions_classify BEFORE INSERT OR UPDATE OF document ON server_versions
   FOR EACH ROW EXECUTE FUNCTION server_versions_classify();
 
--- Existing versions (a document set to itself runs the trigger; updated_at stays).
+-- Existing versions (a document set to itself runs the triggers; updated_at stays).
 UPDATE server_versions SET document = document;
+ALTER TABLE server_versions ALTER COLUMN facet_xid SET NOT NULL;
 
 CREATE INDEX server_versions_categories ON server_versions USING gin (categories);
 CREATE INDEX server_versions_tags ON server_versions USING gin (tags);
 -- Every column filters and facets read, in list order within latest and non-latest versions: a
 -- narrowed page of the latest versions is found on the index alone (no document read to reject a
--- version), and the service's facet index loads from it without reading the table.
+-- version), and SQL facet counts of the latest versions read no document either.
 CREATE INDEX server_versions_facets ON server_versions (is_latest, name, version)
   INCLUDE (id, status, categories, tags, registry_types, transports, has_remote);
+CREATE INDEX server_versions_facet_xid ON server_versions (facet_xid);
 `;

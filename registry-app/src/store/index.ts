@@ -25,6 +25,7 @@ export {
 export {
   byCount,
   countFacets,
+  type FacetChanges,
   type FacetCount,
   type FacetCounts,
   type FacetRequest,

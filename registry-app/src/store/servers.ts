@@ -1,6 +1,6 @@
 import { attributeFilterConditions, type AttributeFilter } from "./attributes";
 import type { Database, Queryable } from "./db";
-import { countFacets, facetRows, type FacetCounts, type FacetRequest, type FacetRow } from "./facets";
+import { countFacets, facetChanges, type FacetChanges, type FacetCounts, type FacetRequest } from "./facets";
 import { narrowedList } from "./narrowed";
 
 export type ServerStatus = "active" | "deprecated" | "deleted";
@@ -369,9 +369,9 @@ export class ServerStore {
     return countFacets(this.db, request);
   }
 
-  /** Every version's facet columns, for the service's in-memory facet index. */
-  facetRows(): Promise<FacetRow[]> {
-    return facetRows(this.db);
+  /** Facet columns of the versions written since a snapshot's xmin ("0": all), for the facet index. */
+  facetChanges(since: string): Promise<FacetChanges> {
+    return facetChanges(this.db, since);
   }
 
   /** A page of versions narrowed by attribute filters, in (name, version) order (see narrowedList). */

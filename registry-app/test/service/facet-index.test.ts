@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
-import { FacetIndex, FacetSnapshot } from "../../src/service/facet-index";
-import type { FacetRow } from "../../src/store";
+import { FacetIndex, FacetTable } from "../../src/service/facet-index";
+import type { FacetChanges, FacetRow } from "../../src/store";
 
+let nextId = 0;
 const row = (overrides: Partial<FacetRow> = {}): FacetRow => ({
+  id: String((nextId += 1)),
   status: "active",
   is_latest: true,
   has_remote: false,
@@ -14,66 +16,99 @@ const row = (overrides: Partial<FacetRow> = {}): FacetRow => ({
 });
 
 describe("service: the in-memory facet index", () => {
-  /** An index over a fake generation and loader that counts loads and can fail or block them. */
-  function harness(minIntervalMs = 0) {
-    const state = { generation: "5.5", loads: 0, fail: false, gate: Promise.resolve() };
+  /** An index over a fake generation and change feed that records every `since` it was asked for. */
+  function harness() {
+    const state = {
+      generation: "5.5",
+      xmin: 100,
+      since: [] as string[],
+      /** What a full load reads, and what a refresh reads (then forgets). */
+      all: [] as FacetRow[],
+      pending: [] as FacetRow[],
+      gate: Promise.resolve(),
+      fail: false,
+    };
     const index = new FacetIndex(
       async () => state.generation,
-      async () => {
-        state.loads += 1;
+      async (since): Promise<FacetChanges> => {
+        state.since.push(since);
         await state.gate;
         if (state.fail) throw new Error("database down");
-        return [row({ tags: [`load-${state.loads}`] })];
+        const rows = since === "0" ? state.all : state.pending;
+        state.pending = [];
+        return { xmin: String(state.xmin), rows };
       },
-      minIntervalMs,
     );
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
-    return { state, index, settle };
+    return { state, index };
   }
 
-  it("answers nothing until a snapshot of the request's generation (or a later one) is loaded", async () => {
-    const { state, index, settle } = harness();
-    assert.equal(await index.current(), undefined, "no snapshot yet: the caller counts in SQL");
-    await settle();
-    const first = await index.current();
-    assert.ok(first);
-    assert.equal(state.loads, 1);
-    assert.equal(await index.current(), first, "same generation, same snapshot, no load");
+  it("loads everything first, then only what was written since its last snapshot's xmin", async () => {
+    const { state, index } = harness();
+    const a = row({ tags: ["one"] });
+    state.all = [a];
+    const table = await index.current();
+    assert.equal(table.size, 1);
+    assert.deepEqual(state.since, ["0"]);
+    await index.current();
+    assert.deepEqual(state.since, ["0"], "same generation: no query");
+    // A write: a new version and a change of the first one.
     state.generation = "5.6";
-    assert.equal(await index.current(), undefined, "a write since: SQL, and a load starts");
-    await settle();
-    const second = await index.current();
-    assert.ok(second && second !== first);
-    assert.equal(state.loads, 2);
-    // A request that read an earlier generation is answered by the later snapshot.
+    state.xmin = 120;
+    state.pending = [row({ tags: ["two"] }), { ...a, tags: ["changed"] }];
+    const counted = (await index.current()).count(
+      { includeDeleted: false, latestOnly: true },
+      {},
+      ["tag"],
+      new Set(),
+    );
+    assert.deepEqual(state.since, ["0", "100"]);
+    assert.deepEqual(counted.facets.tag?.counts, [
+      { value: "changed", count: 1 },
+      { value: "two", count: 1 },
+    ]);
+    // A request that read an earlier generation is answered by the later table, without a query.
     state.generation = "5.5";
-    assert.equal(await index.current(), second);
-    index.close();
+    await index.current();
+    assert.deepEqual(state.since, ["0", "100"]);
   });
 
-  it("runs one load at a time, at most one per interval, and retries after a failed load", async () => {
-    const { state, index, settle } = harness(200);
+  it("runs one refresh at a time; requests arriving during one wait for the next; failures propagate", async () => {
+    const { state, index } = harness();
     let open: () => void = () => undefined;
     state.gate = new Promise((resolve) => (open = resolve));
-    await Promise.all([index.current(), index.current(), index.current()]);
-    assert.equal(state.loads, 1, "concurrent requests share one load");
-    open();
-    await settle();
+    const first = index.current();
+    await new Promise((resolve) => setImmediate(resolve));
     state.generation = "6.0";
+    const [second, third] = [index.current(), index.current()];
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(state.since, ["0"], "the second refresh waits for the first");
+    open();
+    await Promise.all([first, second, third]);
+    assert.deepEqual(state.since, ["0", "100"], "one queued refresh served both later requests");
+    state.generation = "7.0";
     state.fail = true;
-    assert.equal(await index.current(), undefined);
-    assert.equal(state.loads, 1, "within the interval: scheduled, not started");
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    assert.equal(state.loads, 2, "started when the interval ended");
-    assert.equal(await index.current(), undefined, "the failed load kept nothing");
+    await assert.rejects(index.current(), /database down/);
     state.fail = false;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    assert.ok(await index.current(), "a later load succeeded");
-    index.close();
+    await index.current();
+    assert.deepEqual(state.since, ["0", "100", "100", "100"], "the failed refresh kept the old xmin");
+  });
+
+  it("starts over when transaction ids go back (a database restored under a running process)", async () => {
+    const { state, index } = harness();
+    state.all = [row({ tags: ["before"] })];
+    await index.current();
+    state.generation = "9.9";
+    state.xmin = 50;
+    state.all = [row({ tags: ["restored"] })];
+    state.pending = state.all;
+    const table = await index.current();
+    assert.deepEqual(state.since, ["0", "100", "0"]);
+    assert.equal(table.size, 1, "only what the restored database holds");
   });
 
   it("counts the versions in scope, and each filtered facet as if its own filter were not given", () => {
-    const snapshot = new FacetSnapshot([
+    const table = new FacetTable();
+    table.apply([
       row({ categories: ["databases"], tags: ["sql"], registry_types: ["npm"], transports: ["stdio"] }),
       row({ categories: ["databases", "search"], tags: ["sql", "vector"], registry_types: ["pypi"] }),
       row({ categories: ["search"], has_remote: true, transports: ["sse"] }),
@@ -82,7 +117,7 @@ describe("service: the in-memory facet index", () => {
       row({ categories: ["quantum"], status: "deprecated" }),
     ]);
     const known = new Set(["databases", "search"]);
-    const all = snapshot.count(
+    const all = table.count(
       { includeDeleted: false, latestOnly: true },
       {},
       ["category", "status", "remote"],
@@ -103,7 +138,7 @@ describe("service: the in-memory facet index", () => {
       { value: "false", count: 3 },
       { value: "true", count: 1 },
     ]);
-    const narrowed = snapshot.count(
+    const narrowed = table.count(
       { includeDeleted: true, latestOnly: false },
       { categories: ["databases"], tags: ["vector"], registryTypes: ["nuget"] },
       ["category", "tag", "registry_type"],
@@ -111,7 +146,7 @@ describe("service: the in-memory facet index", () => {
     );
     assert.equal(narrowed.total, 0);
     assert.deepEqual(narrowed.facets.tag, { counts: [], unfiltered: [] });
-    // Without the registry_type filter, version 1 (databases, vector) passes the others.
+    // Without the registry_type filter, version 2 (databases, vector) passes the others.
     assert.deepEqual(narrowed.facets.registry_type?.unfiltered, [{ value: "pypi", count: 1 }]);
   });
 });
