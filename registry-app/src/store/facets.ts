@@ -156,12 +156,11 @@ export async function facetChanges(db: Database, since: string): Promise<FacetCh
         FROM server_versions WHERE facet_xid >= $1::xid8) AS rows`,
     [since],
   );
-  const record = rows[0] as { xmin: string; rows: string | null };
-  const encoded = JSON.parse(record.rows ?? "[]") as Array<
+  const encoded = JSON.parse(rows[0]?.rows ?? "[]") as Array<
     [string, ServerStatus, boolean, boolean, string[], string[], string[], string[]]
   >;
   return {
-    xmin: record.xmin,
+    xmin: rows[0]?.xmin ?? since,
     rows: encoded.map(([id, status, isLatest, hasRemote, categories, tags, registryTypes, transports]) => ({
       id,
       status,
