@@ -82,8 +82,8 @@ export interface VersionRecord {
   published_at: string;
   updated_at: string;
   is_latest: boolean;
-  categories: string[];
-  tags: string[];
+  categories: string;
+  tags: string;
   categories_curated: boolean;
   tags_curated: boolean;
 }
@@ -92,8 +92,12 @@ export interface VersionRecord {
 const iso = (column: string) =>
   `to_char(v.${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
 
-/** Migration 5's classification of a version. */
-export const CLASSIFICATION_COLUMNS = "v.categories, v.tags, v.categories_curated, v.tags_curated";
+/**
+ * Migration 5's classification of a version; the lists comma-joined (labels are [a-z0-9-]), which
+ * splits several times faster than the driver parses array literals.
+ */
+export const CLASSIFICATION_COLUMNS = `array_to_string(v.categories, ',') AS categories,
+  array_to_string(v.tags, ',') AS tags, v.categories_curated, v.tags_curated`;
 
 /** The columns of a StoredVersion; every query using them names server_versions `v`. */
 export const COLUMNS = `v.id::text AS id, v.name, v.version, v.document::text AS document_json, v.status,
@@ -179,15 +183,17 @@ export function toStored(row: VersionRecord): StoredVersion {
   };
 }
 
+const labelList = (joined: string): string[] => (joined === "" ? [] : joined.split(","));
+
 export function toClassification(row: {
-  categories: string[];
-  tags: string[];
+  categories: string;
+  tags: string;
   categories_curated: boolean;
   tags_curated: boolean;
 }): VersionClassification {
   return {
-    categories: row.categories,
-    tags: row.tags,
+    categories: labelList(row.categories),
+    tags: labelList(row.tags),
     categoriesCurated: row.categories_curated,
     tagsCurated: row.tags_curated,
   };
