@@ -123,7 +123,10 @@ END $$;
 CREATE TRIGGER server_versions_classify BEFORE INSERT OR UPDATE OF document ON server_versions
   FOR EACH ROW EXECUTE FUNCTION server_versions_classify();
 
--- Existing versions (a document set to itself runs the triggers; updated_at stays).
+-- Existing versions (a document set to itself runs the triggers; updated_at stays). The deferred
+-- constraint triggers of migrations 1-4 fire at the end of this statement instead of at commit:
+-- PostgreSQL refuses the ALTER TABLE and CREATE INDEX below while trigger events are pending.
+SET CONSTRAINTS ALL IMMEDIATE;
 UPDATE server_versions SET document = document;
 ALTER TABLE server_versions ALTER COLUMN facet_xid SET NOT NULL;
 
