@@ -20,7 +20,7 @@ import { stringify as stringifyYaml } from "yaml";
 import type { Auth } from "../auth";
 import { ProblemError } from "../errors";
 import { UnstorableInputError } from "../schema/storable";
-import type { RegistryService } from "../service";
+import type { ClassificationService, RegistryService } from "../service";
 import { StoreRefusedValueError } from "../store";
 import { registerStrictJsonParser } from "./body";
 import { registerCors } from "./cors";
@@ -30,6 +30,7 @@ import type { Metrics } from "./metrics";
 import { buildOpenApiDocument } from "./openapi";
 import { notFoundProblem, PROBLEM_CONTENT_TYPE, problemFromError, sendProblem, titleFor } from "./problem";
 import { ReadCache } from "./read-cache";
+import { registerClassificationRoutes } from "./classification-routes";
 import { registerApiRoutes } from "./routes";
 
 export const API_PREFIXES = ["/v0", "/v0.1"] as const;
@@ -42,6 +43,7 @@ export interface BuildFacts {
 
 export interface AppOptions {
   service: RegistryService;
+  classifications: ClassificationService;
   auth: Auth;
   metrics: Metrics;
   /** Readiness: true when the database answers. */
@@ -323,6 +325,7 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
       async (scope) => {
         registerInfoRoutes(scope);
         registerApiRoutes(scope, { service, auth, metrics, readCache });
+        registerClassificationRoutes(scope, { classifications: options.classifications, auth, service });
       },
       { prefix },
     );
