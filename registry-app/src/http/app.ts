@@ -19,6 +19,7 @@ import Fastify, {
 import type { Auth } from "../auth";
 import { ProblemError } from "../errors";
 import type { RegistryService } from "../service";
+import { registerCatalogue, type CatalogueSettings } from "../web";
 import { docsHtml, docsScript } from "./docs";
 import type { Metrics } from "./metrics";
 import { buildOpenApiDocument } from "./openapi";
@@ -49,6 +50,8 @@ export interface AppOptions {
   tracing: boolean;
   /** Byte budget of the read cache (0 = off). */
   readCacheMaxBytes: number;
+  /** The web catalogue at / (src/web). */
+  catalogue: CatalogueSettings;
 }
 
 export interface RegistryApp {
@@ -323,6 +326,8 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
     );
     auth.registerRoutes(app, prefix);
   }
+
+  registerCatalogue(app, { settings: options.catalogue });
 
   // Kubernetes probes and Prometheus: same port, never behind the read guard.
   app.get("/livez", async () => ({ status: "ok" }));
