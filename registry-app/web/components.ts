@@ -81,11 +81,13 @@ async function copyText(text: string): Promise<void> {
 /** A button that copies `text` and says so (visibly and to screen readers). */
 export function copyButton(text: () => string, what: string): HTMLButtonElement {
   const label = h("span", null, "Copy");
+  // The visible word starts the accessible name ("Copy npx snippet", then "Copied npx snippet").
   const button = h(
     "button",
-    { class: "copy-button", attrs: { type: "button", "aria-label": `Copy ${what}` } },
+    { class: "copy-button", attrs: { type: "button" } },
     icon("copy"),
     label,
+    h("span", "visually-hidden", ` ${what}`),
   );
   button.addEventListener("click", () => {
     copyText(text()).then(

@@ -53,6 +53,20 @@ function resultCard(entry: ServerResponse): HTMLElement {
 export class SearchView {
   private readonly input: HTMLInputElement;
   private readonly filters = h("div", "filter-groups");
+  private readonly activeFilters = h("span", "active-filters");
+  // Open beside the results on wide screens; folded above them on phones, where it would push them away.
+  private readonly filterPanel = h(
+    "details",
+    "filter-panel",
+    h(
+      "summary",
+      { class: "filters-heading", attrs: { id: "filters-heading" } },
+      icon("filter"),
+      " Filters",
+      this.activeFilters,
+    ),
+    this.filters,
+  );
   private readonly summary = h("p", {
     class: "results-summary",
     attrs: { id: "results-summary", "aria-live": "polite" },
@@ -96,6 +110,7 @@ export class SearchView {
   }
 
   mount(main: HTMLElement, params: URLSearchParams): void {
+    this.filterPanel.open = window.matchMedia("(min-width: 801px)").matches;
     const form = h(
       "form",
       {
@@ -123,12 +138,7 @@ export class SearchView {
       h(
         "div",
         "catalogue",
-        h(
-          "aside",
-          { class: "filters", attrs: { "aria-labelledby": "filters-heading" } },
-          h("h2", { class: "filters-heading", attrs: { id: "filters-heading" } }, icon("filter"), " Filters"),
-          this.filters,
-        ),
+        h("aside", { class: "filters", attrs: { "aria-labelledby": "filters-heading" } }, this.filterPanel),
         this.results,
       ),
     );
@@ -302,6 +312,8 @@ export class SearchView {
 
   private renderFilters(groups: FacetGroup[]): void {
     const selected = filtersOf(this.params);
+    const active = [...selected.values()].reduce((sum, values) => sum + values.length, 0);
+    this.activeFilters.textContent = active > 0 ? ` (${active} on)` : "";
     mount(
       this.filters,
       groups.map((group) =>
