@@ -55,6 +55,8 @@ export class Router {
       if (link === null || link === undefined || link.target !== "" || link.hasAttribute("download")) return;
       const url = new URL(link.href, location.href);
       if (url.origin !== location.origin || !isPagePath(url.pathname)) return;
+      // In-page anchors (the skip link) stay with the browser, which moves focus to their target.
+      if (url.hash !== "" && url.pathname === location.pathname && url.search === location.search) return;
       event.preventDefault();
       this.go(url.pathname + url.search + url.hash);
     });

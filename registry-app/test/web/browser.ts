@@ -140,9 +140,10 @@ export async function assertAccessible(page: Page, label: string): Promise<void>
   );
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** A PNG of the page: the whole page, or only what the viewport shows (long lists). */
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<string> {
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage });
   return file;
 }

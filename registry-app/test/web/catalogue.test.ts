@@ -86,9 +86,9 @@ describe("web: the catalogue in Chromium", function () {
     assert.equal(watched.apiRequests.length, 1, `first render made ${JSON.stringify(watched.apiRequests)}`);
     assert.match(watched.apiRequests[0]?.url ?? "", /^\/v0\.1\/servers\?version=latest&limit=20/);
     await assertAccessible(page, "home");
-    await screenshot(page, "home-1280");
+    await screenshot(page, "home-1280", false);
     await page.setViewportSize({ width: 390, height: 844 });
-    await screenshot(page, "home-390");
+    await screenshot(page, "home-390", false);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px at 390 px`);
     await page.setViewportSize({ width: 360, height: 800 });
@@ -98,7 +98,7 @@ describe("web: the catalogue in Chromium", function () {
     );
     await page.emulateMedia({ colorScheme: "dark" });
     await assertAccessible(page, "home, dark");
-    await screenshot(page, "home-360-dark");
+    await screenshot(page, "home-360-dark", false);
     await assertNoViolations(watched);
     await page.close();
   });
@@ -129,6 +129,38 @@ describe("web: the catalogue in Chromium", function () {
     await assertNoViolations(shared);
     await page.close();
     await shared.page.close();
+  });
+
+  it("works from the keyboard alone: skip link, search, a result, its page", async () => {
+    const watched = await watchedPage(browser.context);
+    const { page } = watched;
+    await page.goto(`${base}/`);
+    await resultNames(page);
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Skip to content");
+    await page.keyboard.press("Enter");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "main");
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "search");
+    await page.keyboard.type("kubernetes");
+    await page.waitForURL(/\?q=kubernetes$/);
+    await resultNames(page);
+    let focused = "";
+    for (let i = 0; i < 30 && !focused.startsWith("/servers/"); i += 1) {
+      await page.keyboard.press("Tab");
+      focused = await page.evaluate(() => document.activeElement?.getAttribute("href") ?? "");
+    }
+    assert.match(focused, /^\/servers\//, "no result link is reachable with Tab");
+    await page.keyboard.press("Enter");
+    await page.waitForURL(`${base}${focused}`);
+    await page.getByRole("heading", { level: 1 }).waitFor();
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.id),
+      "main",
+      "focus stays behind on the old view",
+    );
+    await assertNoViolations(watched);
+    await page.close();
   });
 
   it("pages with load more by cursor, in the API's order, without duplicates", async () => {
@@ -351,7 +383,9 @@ describe("web: private reads sign in with OIDC (authorization code + PKCE) in Ch
     assert.doesNotMatch((await page.locator("body").textContent()) ?? "", /secret|Publish to/);
     await assertAccessible(page, "sign-in");
     await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(`${base}/?q=weather`);
+    // The URL is /?q=weather before and after the round trip: wait for what only a signed-in page shows.
+    await page.locator(".result").first().waitFor();
+    assert.equal(page.url(), `${base}/?q=weather`);
     const names = await resultNames(page);
     assert.deepEqual(names, ["com.example/secret-weather"]);
     assert.equal(issuer.browserRequests.authorize, 1);
