@@ -5,8 +5,8 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from "./embedded";
 import { buildApp, Metrics, type RegistryApp } from "./http";
 import { DEMO_CATALOGUE, Ingestor, type IngestReport } from "./ingest";
 import { loggerOptions, stdoutDestination, type Logger } from "./logger";
-import { RegistryService } from "./service";
-import { Database, migrate, MIGRATIONS, schemaVersion, ServerStore } from "./store";
+import { ClassificationService, RegistryService } from "./service";
+import { ClassificationStore, Database, migrate, MIGRATIONS, schemaVersion, ServerStore } from "./store";
 
 /** Everything a command needs, wired once: database, store, service, auth, metrics. */
 export interface Runtime {
@@ -15,6 +15,7 @@ export interface Runtime {
   db: Database;
   store: ServerStore;
   service: RegistryService;
+  classifications: ClassificationService;
   metrics: Metrics;
   ingestor: Ingestor;
   /** Set when no database URL was configured and PostgreSQL runs embedded. */
@@ -76,9 +77,11 @@ export async function openRuntime(
     poolStats: () => db.poolStats(),
   });
   const store = new ServerStore(db);
-  const service = new RegistryService(store, { events: metrics.serviceEvents() });
+  const taxonomy = config.MCP_REGISTRY_CATEGORIES_FILE;
+  const service = new RegistryService(store, { events: metrics.serviceEvents(), taxonomy });
+  const classifications = new ClassificationService(new ClassificationStore(db), taxonomy);
   const ingestor = new Ingestor(service, store, log, { fetch: options.fetch ?? fetch });
-  return { config, log, db, store, service, metrics, ingestor, embedded, close };
+  return { config, log, db, store, service, classifications, metrics, ingestor, embedded, close };
 }
 
 /** Migrates at start, or checks that someone ran `migrate` where DDL at start is forbidden. */
@@ -130,6 +133,7 @@ export async function buildRegistry(runtime: Runtime, options: BuildOptions): Pr
   const auth = await createAuth(config, options.authDeps);
   const built = await buildApp({
     service: runtime.service,
+    classifications: runtime.classifications,
     auth,
     metrics: runtime.metrics,
     databaseReady: () => runtime.db.ping(2_000),

@@ -10,7 +10,7 @@ import type { AuthDeps, RegistryClaims, RegistryPermission, TokenResponse } from
 export { authEnv, type AuthEnv, type ExtraClaims } from "./env";
 export { authSchemas } from "./schemas";
 export { generateSigningKeyHex, parseSigningKey } from "./keys";
-export { assertCanEdit, assertCanPublish, patternMatches } from "./permissions";
+export { assertAdministrator, assertCanEdit, assertCanPublish, patternMatches } from "./permissions";
 export type { AuthDeps, RegistryClaims, RegistryPermission, TokenResponse } from "./types";
 
 export interface Auth {

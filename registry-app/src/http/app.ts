@@ -18,13 +18,14 @@ import Fastify, {
 } from "fastify";
 import type { Auth } from "../auth";
 import { ProblemError } from "../errors";
-import type { RegistryService } from "../service";
+import type { ClassificationService, RegistryService } from "../service";
 import { registerCatalogue, type CatalogueSettings } from "../web";
 import { docsHtml, docsScript } from "./docs";
 import type { Metrics } from "./metrics";
 import { buildOpenApiDocument } from "./openapi";
 import { notFoundProblem, PROBLEM_CONTENT_TYPE, problemFromError, sendProblem, titleFor } from "./problem";
 import { ReadCache } from "./read-cache";
+import { registerClassificationRoutes } from "./classification-routes";
 import { registerApiRoutes } from "./routes";
 
 export const API_PREFIXES = ["/v0", "/v0.1"] as const;
@@ -37,6 +38,7 @@ export interface BuildFacts {
 
 export interface AppOptions {
   service: RegistryService;
+  classifications: ClassificationService;
   auth: Auth;
   metrics: Metrics;
   /** Readiness: true when the database answers. */
@@ -321,6 +323,7 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
       async (scope) => {
         registerInfoRoutes(scope);
         registerApiRoutes(scope, { service, auth, metrics, readCache });
+        registerClassificationRoutes(scope, { classifications: options.classifications, auth });
       },
       { prefix },
     );

@@ -4,6 +4,7 @@ import { ProblemError } from "../errors";
 import type { RegistryService } from "../service";
 import type { Metrics } from "./metrics";
 import { ifNoneMatchHits, type ReadCache } from "./read-cache";
+import { parseAttributeQuery } from "./classification-schemas";
 import { bulkStatusJson, entryJson, listJson } from "./serialize";
 import {
   includeDeletedQuerySchema,
@@ -64,10 +65,12 @@ function includeDeleted(request: FastifyRequest): boolean {
 /** The registry API of one prefix (/v0 or /v0.1). Handlers parse, call the service, and serialise. */
 export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { service, auth, metrics, readCache } = deps;
+  const { taxonomy } = service;
   const read = { preHandler: auth.readGuard };
 
   app.get("/servers", read, async (request, reply) => {
     const query = parseOrThrow(listQuerySchema, singleValues(request.query), "query");
+    const narrowing = parseAttributeQuery(request.query);
     const list = {
       cursor: query.cursor,
       limit: query.limit ?? 30,
@@ -75,6 +78,15 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       updatedSince: query.updated_since === undefined ? undefined : new Date(query.updated_since),
       version: query.version,
       includeDeleted: query.include_deleted === "true",
+      attributes: {
+        categories: narrowing.category,
+        tags: narrowing.tag,
+        registryTypes: narrowing.registry_type,
+        transports: narrowing.transport,
+        statuses: narrowing.status,
+        remote: narrowing.remote,
+      },
+      facets: narrowing.facets,
     };
     const key = readKey(
       "list",
@@ -84,10 +96,11 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       list.updatedSince?.getTime(),
       list.version,
       list.includeDeleted,
+      JSON.stringify(narrowing),
     );
     return sendRead(readCache, request, reply, key, async () => {
       const page = await service.list(list);
-      return listJson(page.entries, page.nextCursor);
+      return listJson(page.entries, page.nextCursor, taxonomy, page.facets);
     });
   });
 
@@ -95,7 +108,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const name = request.params.serverName;
     const deleted = includeDeleted(request);
     return sendRead(readCache, request, reply, readKey("versions", name, deleted), async () =>
-      listJson(await service.versions(name, deleted), undefined),
+      listJson(await service.versions(name, deleted), undefined, taxonomy),
     );
   });
 
@@ -106,7 +119,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const { serverName, version } = request.params;
       const deleted = includeDeleted(request);
       return sendRead(readCache, request, reply, readKey("version", serverName, version, deleted), async () =>
-        entryJson(await service.get(serverName, version, deleted)),
+        entryJson(await service.get(serverName, version, deleted), taxonomy),
       );
     },
   );
@@ -114,7 +127,8 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.put<{ Params: VersionParams }>("/servers/:serverName/versions/:version", async (request, reply) => {
     const caller = await auth.authenticate(request.headers.authorization);
     const { serverName, version } = request.params;
-    return sendJson(reply, entryJson(await service.edit(caller, serverName, version, request.body)));
+    const edited = await service.edit(caller, serverName, version, request.body);
+    return sendJson(reply, entryJson(edited, taxonomy, edited.warnings));
   });
 
   // The spec's optional DELETE: versions are never removed here, deletion is a status.
@@ -132,7 +146,10 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const caller = await auth.authenticate(request.headers.authorization);
       const change = parseOrThrow(statusUpdateRequestSchema, request.body, "body");
       const { serverName, version } = request.params;
-      return sendJson(reply, entryJson(await service.setStatus(caller, serverName, version, change)));
+      return sendJson(
+        reply,
+        entryJson(await service.setStatus(caller, serverName, version, change), taxonomy),
+      );
     },
   );
 
@@ -140,7 +157,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const caller = await auth.authenticate(request.headers.authorization);
     const change = parseOrThrow(statusUpdateRequestSchema, request.body, "body");
     const result = await service.setStatusAll(caller, request.params.serverName, change);
-    return sendJson(reply, bulkStatusJson(result.updatedCount, result.servers));
+    return sendJson(reply, bulkStatusJson(result.updatedCount, result.servers, taxonomy));
   });
 
   app.post("/publish", { preHandler: auth.publishRateLimit }, async (request, reply) => {
@@ -148,7 +165,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const caller = await auth.authenticate(request.headers.authorization);
       const stored = await service.publish(caller, request.body);
       metrics.publishes.inc({ outcome: "success" });
-      return sendJson(reply, entryJson(stored));
+      return sendJson(reply, entryJson(stored, taxonomy, stored.warnings));
     } catch (error) {
       const clientError = error instanceof ProblemError && error.status < 500;
       metrics.publishes.inc({ outcome: clientError ? "rejected" : "error" });

@@ -2,6 +2,11 @@ import { z } from "zod";
 import { authSchemas } from "../auth";
 import { ProblemError, type FieldProblem } from "../errors";
 import { OFFICIAL_META_KEY, serverJsonSchema, validationResultSchema } from "../schema";
+import {
+  CLASSIFICATION_META_KEY,
+  classificationMetaSchema,
+  facetsMetadataSchema,
+} from "./classification-schemas";
 
 /**
  * Request and response shapes of the HTTP API: the one source for validation, TypeScript types and
@@ -22,7 +27,10 @@ export const officialMetaSchema = z
 
 export const serverResponseSchema = z.object({
   server: serverJsonSchema,
-  _meta: z.object({ [OFFICIAL_META_KEY]: officialMetaSchema }),
+  _meta: z.object({
+    [OFFICIAL_META_KEY]: officialMetaSchema,
+    [CLASSIFICATION_META_KEY]: classificationMetaSchema.optional(),
+  }),
 });
 
 export const serverListSchema = z.object({
@@ -30,6 +38,8 @@ export const serverListSchema = z.object({
   metadata: z.object({
     nextCursor: z.string().optional().describe("Present only when more results follow; pass it as `cursor`"),
     count: z.number().int().describe("Number of items in this page"),
+    totalCount: z.number().int().optional().describe("Versions on every page (only with `facets`)"),
+    facets: facetsMetadataSchema.optional(),
   }),
 });
 

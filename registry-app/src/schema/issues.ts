@@ -3,7 +3,8 @@ import type { RuleParams } from "./server-json";
 
 /**
  * One finding of POST /validate, shaped like the official registry's:
- * type "json" (unparsable body), "schema" (server.schema.json), "semantic" (registry rules) or "linter".
+ * type "json" (unparsable body), "schema" (server.schema.json), "semantic" (registry rules), "linter", or
+ * "classification" (publisher categories and tags: never errors).
  */
 export interface ValidationIssue {
   type: string;
@@ -21,7 +22,7 @@ export interface ValidationResult {
 }
 
 export const validationIssueSchema = z.object({
-  type: z.enum(["json", "schema", "semantic", "linter"]),
+  type: z.enum(["json", "schema", "semantic", "linter", "classification"]),
   path: z.string(),
   message: z.string(),
   severity: z.enum(["error", "warning", "info"]),

@@ -1,8 +1,19 @@
 import { assertCanEdit, assertCanPublish, type RegistryClaims } from "../auth";
+import { DEFAULT_TAXONOMY, publisherClassification, type Taxonomy } from "../classification";
 import { ProblemError, type FieldProblem } from "../errors";
 import { validateServerJson, type ServerJson, type ValidationIssue, type ValidationResult } from "../schema";
-import type { PublishRequest, ServerStatus, ServerStore, ServerWriter, StoredVersion } from "../store";
+import type {
+  AttributeFilter,
+  FacetCounts,
+  FacetName,
+  PublishRequest,
+  ServerStatus,
+  ServerStore,
+  ServerWriter,
+  StoredVersion,
+} from "../store";
 import { decodeCursor, encodeCursor } from "./cursor";
+import { assertKnownCategories, cursorFilters, hasAttributeFilter, includesDeleted } from "./narrowing";
 import { GenerationReader } from "./generation";
 import { chooseLatest, plainSemverMain, precedence } from "./versions";
 
@@ -20,12 +31,20 @@ export interface ListQuery {
   /** "latest" or an exact version. */
   version?: string;
   includeDeleted: boolean;
+  /** Categories (taxonomy ids), tags, package types, transports, remote, status. */
+  attributes?: AttributeFilter;
+  /** Facets to count over the whole result set. */
+  facets?: readonly FacetName[];
 }
 
 export interface ListPage {
   entries: StoredVersion[];
   nextCursor?: string;
+  facets?: FacetCounts;
 }
+
+/** A stored version plus the warnings its document drew (classification only; never errors). */
+export type WrittenVersion = StoredVersion & { warnings: ValidationIssue[] };
 
 export interface StatusChange {
   status: ServerStatus;
@@ -46,6 +65,8 @@ export interface ServiceEvents {
 export interface RegistryServiceOptions {
   maxVersionsPerName?: number;
   events?: ServiceEvents;
+  /** Categories publishers may declare and filters may name (MCP_REGISTRY_CATEGORIES_FILE). */
+  taxonomy?: Taxonomy;
 }
 
 /** Claims of the registry's own ingestion (seed, import, sync): publish and edit anything. */
@@ -123,6 +144,7 @@ export class RegistryService {
   private readonly maxVersions: number;
   private readonly events: ServiceEvents | undefined;
   private readonly generations: GenerationReader;
+  readonly taxonomy: Taxonomy;
 
   constructor(
     private readonly store: ServerStore,
@@ -130,6 +152,7 @@ export class RegistryService {
   ) {
     this.maxVersions = options.maxVersionsPerName ?? MAX_VERSIONS_PER_NAME;
     this.events = options.events;
+    this.taxonomy = options.taxonomy ?? DEFAULT_TAXONOMY;
     this.generations = new GenerationReader(() => store.changeGeneration());
   }
 
@@ -159,6 +182,7 @@ export class RegistryService {
           issues.unshift(this.remoteTakenIssue(remote.path, owner));
       }
       if (count >= this.maxVersions) issues.unshift(this.capIssue(server.name));
+      issues.push(...publisherClassification(server, this.taxonomy).issues);
     }
     const valid = !issues.some((issue) => issue.severity === "error");
     this.events?.validated(valid ? "valid" : "invalid");
@@ -166,7 +190,7 @@ export class RegistryService {
   }
 
   /** POST /publish: stores a new version and moves latest if it is greater; all or nothing. */
-  async publish(caller: RegistryClaims, input: unknown): Promise<StoredVersion> {
+  async publish(caller: RegistryClaims, input: unknown): Promise<WrittenVersion> {
     // Permission first when a name is readable, so callers cannot probe other namespaces' rules.
     if (isRecord(input) && typeof input.name === "string") assertCanPublish(caller, input.name);
     const result = validateServerJson(input);
@@ -174,7 +198,16 @@ export class RegistryService {
     if (result.server === undefined) throw unprocessable(result.issues);
     const server = result.server;
     assertCanPublish(caller, server.name);
-    return this.storeVersion(server);
+    const stored = await this.storeVersion(server);
+    const classification = await this.store.classificationOf(stored.id);
+    return { ...stored, classification, warnings: this.classificationWarnings(server) };
+  }
+
+  /** What the registry did not index as the publisher wrote it (unknown categories, unusable tags). */
+  private classificationWarnings(server: ServerJson): ValidationIssue[] {
+    return publisherClassification(server, this.taxonomy).issues.filter(
+      (issue) => issue.severity === "warning",
+    );
   }
 
   /**
@@ -246,7 +279,7 @@ export class RegistryService {
   }
 
   /** PUT /servers/{name}/versions/{version}: replaces the document of an existing version. */
-  async edit(caller: RegistryClaims, name: string, version: string, input: unknown): Promise<StoredVersion> {
+  async edit(caller: RegistryClaims, name: string, version: string, input: unknown): Promise<WrittenVersion> {
     assertCanEdit(caller, name);
     const result = validateServerJson(input);
     this.events?.validated(result.server ? "valid" : "invalid");
@@ -272,7 +305,7 @@ export class RegistryService {
         },
       );
     }
-    return this.store.withNameLock(name, async (writer) => {
+    const stored = await this.store.withNameLock(name, async (writer) => {
       const existing = await writer.find(version);
       if (existing === undefined) throw notFound(`Server "${name}" has no version "${version}".`);
       await this.claimRemotes(writer, server);
@@ -283,6 +316,7 @@ export class RegistryService {
         at: await writer.now(),
       });
     });
+    return { ...stored, warnings: this.classificationWarnings(server) };
   }
 
   /** PATCH .../versions/{version}/status; `latest` names the current latest version. */
@@ -366,41 +400,64 @@ export class RegistryService {
     if (target !== undefined && target.id !== current?.id) await writer.setLatest(target.id, at);
   }
 
-  /** GET /servers: keyset pages in (name, version) order, or ranked when searching. */
+  /**
+   * GET /servers: keyset pages in (name, version) order, or ranked when searching; facet counts over
+   * the whole result set alongside (a second query, run concurrently).
+   */
   async list(query: ListQuery): Promise<ListPage> {
+    assertKnownCategories(this.taxonomy, query.attributes);
     const filter = {
       limit: query.limit + 1,
       // updated_since readers (sync) must see deletions.
-      includeDeleted: query.includeDeleted || query.updatedSince !== undefined,
+      includeDeleted: includesDeleted(query.includeDeleted, query.updatedSince, query.attributes),
       updatedSince: query.updatedSince,
       latestOnly: query.version === "latest",
       version: query.version === "latest" ? undefined : query.version,
+      attributes: query.attributes,
     };
+    const filters = cursorFilters(query);
+    const legacy = !hasAttributeFilter(query.attributes);
     const search = query.search?.trim();
-    if (search) {
-      const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, "search");
-      const rows = await this.store.search({
-        ...filter,
-        text: search,
-        after: after?.kind === "search" ? after : undefined,
-      });
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
+    const cursor =
+      query.cursor === undefined
+        ? undefined
+        : decodeCursor(query.cursor, search ? "search" : "list", filters, legacy);
+    const facets =
+      query.facets !== undefined && query.facets.length > 0
+        ? this.store.facets({ ...filter, search, facets: query.facets, knownCategories: this.taxonomy.ids })
+        : Promise.resolve(undefined);
+    const page = async (): Promise<Omit<ListPage, "facets">> => {
+      if (search) {
+        const rows = await this.store.search({
+          ...filter,
+          text: search,
+          after: cursor?.kind === "search" ? cursor : undefined,
+        });
+        const entries = rows.slice(0, query.limit);
+        const last = entries[entries.length - 1];
+        const nextCursor =
+          rows.length > query.limit && last
+            ? encodeCursor({
+                kind: "search",
+                score: last.score,
+                name: last.name,
+                version: last.version,
+                filters,
+              })
+            : undefined;
+        return { entries, nextCursor };
+      }
+      const rows = await this.store.list({ ...filter, after: cursor?.kind === "list" ? cursor : undefined });
+      const entries = rows.slice(0, query.limit);
+      const last = entries[entries.length - 1];
       const nextCursor =
         rows.length > query.limit && last
-          ? encodeCursor({ kind: "search", score: last.score, name: last.name, version: last.version })
+          ? encodeCursor({ kind: "list", name: last.name, version: last.version, filters })
           : undefined;
-      return { entries: page, nextCursor };
-    }
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, "list");
-    const rows = await this.store.list({ ...filter, after: after?.kind === "list" ? after : undefined });
-    const page = rows.slice(0, query.limit);
-    const last = page[page.length - 1];
-    const nextCursor =
-      rows.length > query.limit && last
-        ? encodeCursor({ kind: "list", name: last.name, version: last.version })
-        : undefined;
-    return { entries: page, nextCursor };
+      return { entries, nextCursor };
+    };
+    const [listed, counted] = await Promise.all([page(), facets]);
+    return counted === undefined ? listed : { ...listed, facets: counted };
   }
 
   /** GET /servers/{name}/versions: newest publication first. */

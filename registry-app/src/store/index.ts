@@ -14,6 +14,21 @@ export {
   type Migration,
   type MigrationResult,
 } from "./migrations";
+export { FACET_NAMES, type AttributeFilter, type FacetName } from "./attributes";
+export {
+  ClassificationStore,
+  type AuditEntry,
+  type ClassificationOverride,
+  type OverrideOutcome,
+  type OverrideValues,
+} from "./classifications";
+export {
+  countFacets,
+  type FacetCount,
+  type FacetCounts,
+  type FacetRequest,
+  type FacetResult,
+} from "./facets";
 export {
   searchTsquery,
   ServerStore,
@@ -26,4 +41,5 @@ export {
   type SearchFilter,
   type ServerStatus,
   type StoredVersion,
+  type VersionClassification,
 } from "./servers";

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { CLASSIFICATION_MIGRATION_SQL } from "./classification-migration";
 import type { Database, Queryable } from "./db";
 
 export interface Migration {
@@ -242,6 +243,12 @@ BEGIN
   RETURN NEXT;
 END $$;
 `,
+  },
+  // Versions need not be contiguous: pending ones apply in ascending order.
+  {
+    version: 5,
+    name: "categories, tags, administrator overrides with their audit, filter columns",
+    sql: CLASSIFICATION_MIGRATION_SQL,
   },
 ];
 

@@ -1,4 +1,6 @@
+import { attributeFilterConditions, type AttributeFilter } from "./attributes";
 import type { Database, Queryable } from "./db";
+import { countFacets, type FacetCounts, type FacetRequest } from "./facets";
 
 export type ServerStatus = "active" | "deprecated" | "deleted";
 
@@ -17,6 +19,18 @@ export interface StoredVersion {
   publishedAt: string;
   updatedAt: string;
   isLatest: boolean;
+  /** Absent only on the row registry_publish returns (it predates migration 5's columns). */
+  classification?: VersionClassification;
+}
+
+/** Effective categories and tags of a version (an administrator's override, else the publisher's). */
+export interface VersionClassification {
+  /** Every well-formed id; readers keep to the taxonomy's. */
+  categories: string[];
+  tags: string[];
+  /** Set by an administrator for the whole server name, not by the publisher. */
+  categoriesCurated: boolean;
+  tagsCurated: boolean;
 }
 
 /** What the latest-version rules need to know about each version of a name. */
@@ -37,6 +51,8 @@ export interface ListFilter {
   version?: string;
   /** Keyset position: rows strictly after (name, version). */
   after?: { name: string; version: string };
+  /** Categories, tags, package types, transports, remotes, statuses (migration 5). */
+  attributes?: AttributeFilter;
 }
 
 export interface SearchFilter extends Omit<ListFilter, "after"> {
@@ -65,15 +81,23 @@ interface VersionRecord {
   published_at: string;
   updated_at: string;
   is_latest: boolean;
+  categories: string[];
+  tags: string[];
+  categories_curated: boolean;
+  tags_curated: boolean;
 }
 
 /** A timestamptz of `v` as JavaScript's toISOString() writes it (UTC, milliseconds, Z). */
 const iso = (column: string) =>
   `to_char(v.${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
 
+/** Migration 5's classification of a version. */
+export const CLASSIFICATION_COLUMNS = "v.categories, v.tags, v.categories_curated, v.tags_curated";
+
 /** The columns of a StoredVersion; every query using them names server_versions `v`. */
 const COLUMNS = `v.id::text AS id, v.name, v.version, v.document::text AS document_json, v.status,
-  v.status_message, ${iso("status_changed_at")}, ${iso("published_at")}, ${iso("updated_at")}, v.is_latest`;
+  v.status_message, ${iso("status_changed_at")}, ${iso("published_at")}, ${iso("updated_at")}, v.is_latest,
+  ${CLASSIFICATION_COLUMNS}`;
 
 /** What a publish needs stored, plus what lets the database order it against the current latest. */
 export interface PublishRequest {
@@ -130,6 +154,11 @@ export function nameLockKey(name: string): number {
   return hash | 0;
 }
 
+/** Constant SQL that takes the write lock of `name` until the transaction ends. */
+export function nameLockPrelude(name: string): string {
+  return `SELECT pg_advisory_xact_lock(${NAME_LOCK_CLASS}, ${nameLockKey(name)})`;
+}
+
 /** Most words of a search query that reach the full-text query. */
 const MAX_SEARCH_WORDS = 10;
 
@@ -145,6 +174,21 @@ function toStored(row: VersionRecord): StoredVersion {
     publishedAt: row.published_at,
     updatedAt: row.updated_at,
     isLatest: row.is_latest,
+    classification: toClassification(row),
+  };
+}
+
+export function toClassification(row: {
+  categories: string[];
+  tags: string[];
+  categories_curated: boolean;
+  tags_curated: boolean;
+}): VersionClassification {
+  return {
+    categories: row.categories,
+    tags: row.tags,
+    categoriesCurated: row.categories_curated,
+    tagsCurated: row.tags_curated,
   };
 }
 
@@ -162,12 +206,12 @@ export function searchTsquery(text: string): { any: string; all: string } | null
   return { any: terms.join(" | "), all: terms.join(" & ") };
 }
 
-function likePattern(text: string): string {
+export function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
 }
 
-/** SQL conditions shared by list and search. */
-function filterConditions(filter: Omit<ListFilter, "after" | "limit">, params: unknown[]): string[] {
+/** SQL conditions shared by list, search and facet counts. */
+export function filterConditions(filter: Omit<ListFilter, "after" | "limit">, params: unknown[]): string[] {
   const conditions: string[] = [];
   if (!filter.includeDeleted) conditions.push("v.status <> 'deleted'");
   if (filter.updatedSince !== undefined) {
@@ -179,6 +223,7 @@ function filterConditions(filter: Omit<ListFilter, "after" | "limit">, params: u
     params.push(filter.version);
     conditions.push(`v.version = $${params.length}`);
   }
+  conditions.push(...attributeFilterConditions(filter.attributes, params));
   return conditions;
 }
 
@@ -309,6 +354,20 @@ export class ServerStore {
     return value;
   }
 
+  /** The effective classification of one version (registry_publish returns rows without it). */
+  async classificationOf(id: string): Promise<VersionClassification | undefined> {
+    const { rows } = await this.db.query<Parameters<typeof toClassification>[0]>(
+      `SELECT ${CLASSIFICATION_COLUMNS} FROM server_versions v WHERE v.id = $1`,
+      [id],
+    );
+    return rows[0] === undefined ? undefined : toClassification(rows[0]);
+  }
+
+  /** Facet counts over the versions a list or search would return (every page). */
+  facets(request: FacetRequest): Promise<FacetCounts> {
+    return countFacets(this.db, request);
+  }
+
   async countVersions(name: string): Promise<number> {
     const { rows } = await this.db.query<{ count: number }>(
       "SELECT count(*)::int AS count FROM server_versions WHERE name = $1",
@@ -411,9 +470,7 @@ export class ServerStore {
 
   /** Runs fn in one transaction that holds the write lock of `name` until commit. */
   withNameLock<T>(name: string, fn: (tx: ServerWriter) => Promise<T>): Promise<T> {
-    return this.db.transaction((tx) => fn(new ServerWriter(tx, name)), {
-      prelude: `SELECT pg_advisory_xact_lock(${NAME_LOCK_CLASS}, ${nameLockKey(name)})`,
-    });
+    return this.db.transaction((tx) => fn(new ServerWriter(tx, name)), { prelude: nameLockPrelude(name) });
   }
 }
 
