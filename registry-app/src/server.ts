@@ -157,6 +157,11 @@ export async function buildRegistry(runtime: Runtime, options: BuildOptions): Pr
       loginMethods: auth.loginMethods,
       githubClientId: config.MCP_REGISTRY_GITHUB_CLIENT_ID,
       version: config.MCP_REGISTRY_VERSION,
+      // Private registries show nothing before sign-in: the page fetches the taxonomy with its token.
+      categories:
+        config.MCP_REGISTRY_READ_AUTH === "oidc"
+          ? undefined
+          : runtime.classifications.categories().map(({ id, title }) => ({ id, title })),
     },
   });
   return { ...built, auth };

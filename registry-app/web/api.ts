@@ -1,4 +1,4 @@
-import type { Problem, ServerList, ServerResponse } from "./types";
+import type { CategoryList, Problem, ServerList, ServerResponse } from "./types";
 
 /** An API answer that is not a success, in words a person can act on. */
 export class ApiError extends Error {
@@ -40,6 +40,10 @@ export class Api {
 
   servers(params: URLSearchParams, signal?: AbortSignal): Promise<ServerList> {
     return this.get<ServerList>(`/servers?${params.toString()}`, signal);
+  }
+
+  categories(): Promise<CategoryList> {
+    return this.get<CategoryList>("/categories");
   }
 
   versions(name: string, signal?: AbortSignal): Promise<ServerList> {

@@ -1,6 +1,14 @@
 import { ApiError } from "./api";
 import { announce, h, icon, type Child } from "./dom";
-import type { ServerJson, Status } from "./types";
+import type { ServerJson, ServerResponse, Status } from "./types";
+
+const CLASSIFICATION = "io.mcp-registry/classification";
+
+/** Categories and tags as the registry indexes them (absent before any are declared). */
+export function classificationOf(entry: ServerResponse): { categories: string[]; tags: string[] } {
+  const found = entry._meta[CLASSIFICATION];
+  return { categories: found?.categories ?? [], tags: found?.tags ?? [] };
+}
 
 export function statusBadge(status: Status): HTMLElement {
   return h("span", `badge badge-${status}`, status);

@@ -12,5 +12,6 @@ export function readSettings(doc: Document): CatalogueSettings {
     loginMethods: parsed.loginMethods ?? [],
     githubClientId: parsed.githubClientId ?? "",
     version: parsed.version ?? "",
+    categories: Array.isArray(parsed.categories) ? parsed.categories : undefined,
   };
 }

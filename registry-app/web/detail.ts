@@ -2,6 +2,7 @@
 // remotes, every version with its status, and the raw server.json. One API request: all versions.
 import type { Api } from "./api";
 import {
+  classificationOf,
   codeBlock,
   copyButton,
   displayTitle,
@@ -12,6 +13,7 @@ import {
   statusBadge,
 } from "./components";
 import { h, icon, mount, type Child } from "./dom";
+import { valueLabel } from "./facets";
 import { serverPath } from "./router";
 import { packageGuide, remoteGuide, type InstallGuide } from "./snippets";
 import type { ServerResponse } from "./types";
@@ -126,6 +128,34 @@ function versionsTable(name: string, entries: ServerResponse[], shown: ServerRes
   );
 }
 
+/** Categories and tags as links to the catalogue filtered by them. */
+function classificationLinks(entry: ServerResponse): HTMLElement | false {
+  const { categories, tags } = classificationOf(entry);
+  if (categories.length === 0 && tags.length === 0) return false;
+  return h(
+    "ul",
+    { class: "chips classification", attrs: { "aria-label": "Categories and tags" } },
+    categories.map((id) =>
+      h(
+        "li",
+        null,
+        h(
+          "a",
+          { class: "chip chip-category", attrs: { href: `/?category=${encodeURIComponent(id)}` } },
+          valueLabel("category", id),
+        ),
+      ),
+    ),
+    tags.map((tag) =>
+      h(
+        "li",
+        null,
+        h("a", { class: "chip chip-quiet", attrs: { href: `/?tag=${encodeURIComponent(tag)}` } }, `#${tag}`),
+      ),
+    ),
+  );
+}
+
 function section(id: string, title: string, ...content: Parameters<typeof h>[2][]): HTMLElement {
   return h(
     "section",
@@ -178,6 +208,7 @@ export function renderServer(
       ),
     ),
     h("p", "server-description", server.description),
+    classificationLinks(shown),
     links.length > 0 && h("ul", "server-links", links),
     statusNotice(shown),
     section(

@@ -167,7 +167,7 @@ async function render(initial: boolean): Promise<void> {
   switch (route.page) {
     case "home":
       if (search === undefined) {
-        search = new SearchView(api, router, handleUnauthorized);
+        search = new SearchView(api, router, handleUnauthorized, settings.categories);
         search.mount(main, route.params);
       } else search.show(route.params);
       title = route.params.get("q") ? `“${route.params.get("q")}” · MCP Registry` : "MCP Registry";

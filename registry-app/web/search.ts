@@ -1,13 +1,15 @@
 // Home and search: a search box with ranked results as you type, facet filters, and "load more" paging by
 // cursor. Everything the view shows follows from the URL (?q=...&category=...), so a search can be shared.
 import type { Api } from "./api";
-import { displayTitle, errorPanel, serverIcon, statusBadge } from "./components";
+import { classificationOf, displayTitle, errorPanel, serverIcon, statusBadge } from "./components";
 import { announce, h, icon, mount } from "./dom";
 import { FACET_NAMES, facetGroups, filtersOf, valueLabel, type FacetGroup, type FilterParam } from "./facets";
 import { serverPath, type Router } from "./router";
 import type { ServerList, ServerResponse } from "./types";
 
 const PAGE_SIZE = 20;
+/** Values a facet shows before "Show all". */
+const FACET_PREVIEW = 8;
 const DEBOUNCE_MS = 250;
 const OFFICIAL = "io.modelcontextprotocol.registry/official";
 
@@ -17,8 +19,9 @@ export function apiQuery(params: URLSearchParams, cursor?: string): URLSearchPar
   const text = params.get("q")?.trim();
   if (text) query.set("search", text);
   for (const [param, values] of filtersOf(params)) for (const value of values) query.append(param, value);
-  query.set("facets", FACET_NAMES.join(","));
-  if (cursor !== undefined) query.set("cursor", cursor);
+  // Counts cover every page: the first page asks for them, "load more" does not.
+  if (cursor === undefined) query.set("facets", FACET_NAMES.join(","));
+  else query.set("cursor", cursor);
   return query;
 }
 
@@ -26,10 +29,13 @@ function packageTypes(entry: ServerResponse): string[] {
   return [...new Set((entry.server.packages ?? []).map((pkg) => pkg.registryType))];
 }
 
-function resultCard(entry: ServerResponse): HTMLElement {
+function resultCard(entry: ServerResponse, titles: ReadonlyMap<string, string>): HTMLElement {
   const { server } = entry;
   const meta = entry._meta[OFFICIAL];
   const tags = [
+    ...classificationOf(entry).categories.map((id) =>
+      h("li", "chip chip-category", valueLabel("category", id, titles)),
+    ),
     ...packageTypes(entry).map((type) => h("li", "chip", valueLabel("registry_type", type))),
     (server.remotes ?? []).length > 0 && h("li", "chip", "Remote"),
     h("li", "chip chip-quiet", `v${server.version}`),
@@ -79,12 +85,18 @@ export class SearchView {
   private controller: AbortController | undefined;
   private debounce: number | undefined;
   private loaded = 0;
+  private total: number | undefined;
+  private facets: unknown;
+  private titles: ReadonlyMap<string, string> = new Map();
+  private readonly expanded = new Set<FilterParam>();
 
   constructor(
     private readonly api: Api,
     private readonly router: Router,
     private readonly onUnauthorized: (error: unknown) => boolean,
+    private readonly categories?: ReadonlyArray<{ id: string; title: string }>,
   ) {
+    if (categories !== undefined) this.titles = new Map(categories.map((c) => [c.id, c.title]));
     this.input = h("input", {
       class: "search-input",
       attrs: {
@@ -223,9 +235,15 @@ export class SearchView {
     }
     this.results.removeAttribute("aria-busy");
     this.status.replaceChildren();
-    this.renderFilters(facetGroups((page.metadata as { facets?: unknown }).facets, filtersOf(this.params)));
-    mount(this.list, page.servers.map(resultCard));
+    this.facets = page.metadata.facets;
+    this.total = page.metadata.totalCount;
+    this.renderFilters();
+    mount(
+      this.list,
+      page.servers.map((entry) => resultCard(entry, this.titles)),
+    );
     this.loaded = page.servers.length;
+    void this.loadTitles();
     this.renderSummary(page.metadata.nextCursor !== undefined);
     this.renderMore(page.metadata.nextCursor);
     if (page.servers.length === 0) mount(this.status, this.emptyState());
@@ -247,7 +265,7 @@ export class SearchView {
       );
       return;
     }
-    const cards = page.servers.map(resultCard);
+    const cards = page.servers.map((entry) => resultCard(entry, this.titles));
     this.list.append(...cards);
     this.loaded += cards.length;
     this.renderSummary(page.metadata.nextCursor !== undefined);
@@ -257,9 +275,26 @@ export class SearchView {
     announce(`${cards.length} more servers loaded`);
   }
 
+  /**
+   * Titles of the taxonomy's categories: in the page's settings, or (private reads) fetched once after the
+   * first results, which show ids in words until then.
+   */
+  private async loadTitles(): Promise<void> {
+    if (this.titles.size > 0) return;
+    try {
+      const categories = this.categories ?? (await this.api.categories()).categories;
+      this.titles = new Map(categories.map((category) => [category.id, category.title]));
+      this.renderFilters();
+    } catch {
+      // Without titles, categories show as their ids in words.
+    }
+  }
+
   private renderSummary(more: boolean): void {
     const text = this.params.get("q")?.trim();
-    const count = `${this.loaded}${more ? "+" : ""} ${this.loaded === 1 && !more ? "server" : "servers"}`;
+    const total = this.total ?? this.loaded;
+    const shown = this.total === undefined && more ? `${total}+` : String(total);
+    const count = `${shown} ${total === 1 ? "server" : "servers"}`;
     this.summary.textContent = text ? `${count} matching “${text}”` : `${count}`;
     if (filtersOf(this.params).size > 0) this.summary.textContent += " with the chosen filters";
   }
@@ -310,10 +345,47 @@ export class SearchView {
     );
   }
 
-  private renderFilters(groups: FacetGroup[]): void {
+  /** The first values of a long facet (the selected ones always), or all once the user asked. */
+  private visibleOptions(group: FacetGroup): FacetGroup["options"] {
+    if (this.expanded.has(group.param) || group.options.length <= FACET_PREVIEW + 1) return group.options;
+    const selected = filtersOf(this.params).get(group.param) ?? [];
+    return group.options.filter((option, index) => index < FACET_PREVIEW || selected.includes(option.value));
+  }
+
+  private showAllToggle(group: FacetGroup): HTMLElement | false {
+    if (group.options.length <= FACET_PREVIEW + 1) return false;
+    const expanded = this.expanded.has(group.param);
+    return h(
+      "button",
+      {
+        class: "button button-link show-all",
+        attrs: {
+          type: "button",
+          id: `show-all-${group.param}`,
+          "aria-expanded": String(expanded),
+          "aria-controls": `filter-list-${group.param}`,
+        },
+        on: {
+          click: () => {
+            if (expanded) this.expanded.delete(group.param);
+            else this.expanded.add(group.param);
+            this.renderFilters();
+            document.getElementById(`show-all-${group.param}`)?.focus();
+          },
+        },
+      },
+      expanded ? "Show fewer" : `Show all ${group.options.length}`,
+      h("span", "visually-hidden", ` ${group.label.toLowerCase()} values`),
+    );
+  }
+
+  private renderFilters(): void {
     const selected = filtersOf(this.params);
+    const groups = facetGroups(this.facets, selected, this.titles);
     const active = [...selected.values()].reduce((sum, values) => sum + values.length, 0);
     this.activeFilters.textContent = active > 0 ? ` (${active} on)` : "";
+    // The checkboxes are rebuilt with the new counts; keyboard focus stays on the one the user was on.
+    const focused = this.filters.contains(document.activeElement) ? document.activeElement?.id : undefined;
     mount(
       this.filters,
       groups.map((group) =>
@@ -323,8 +395,8 @@ export class SearchView {
           h("legend", null, group.label),
           h(
             "ul",
-            null,
-            group.options.map((option) => {
+            { attrs: { id: `filter-list-${group.param}` } },
+            this.visibleOptions(group).map((option) => {
               const checked = (selected.get(group.param) ?? []).includes(option.value);
               const id = `filter-${group.param}-${option.value}`.replace(/[^A-Za-z0-9_-]/g, "_");
               const box = h("input", {
@@ -339,16 +411,12 @@ export class SearchView {
                   "label",
                   { attrs: { for: id } },
                   h("span", "filter-label", option.label),
-                  option.count !== undefined &&
-                    h(
-                      "span",
-                      { class: "count", attrs: { "aria-label": `${option.count} servers` } },
-                      String(option.count),
-                    ),
+                  h("span", "count", String(option.count), h("span", "visually-hidden", " servers")),
                 ),
               );
             }),
           ),
+          this.showAllToggle(group),
         ),
       ),
       selected.size > 0 &&
@@ -362,5 +430,6 @@ export class SearchView {
           "Clear filters",
         ),
     );
+    if (focused) document.getElementById(focused)?.focus();
   }
 }

@@ -13,6 +13,8 @@ export interface CatalogueSettings {
   /** GitHub OAuth app of `mcp-publisher login github` (empty when none is configured). */
   githubClientId: string;
   version: string;
+  /** Titles of the taxonomy's categories for the filters; absent with private reads (fetched after sign-in). */
+  categories?: Array<{ id: string; title: string }>;
 }
 
 /** The name of the meta tag whose content is the JSON of CatalogueSettings. */

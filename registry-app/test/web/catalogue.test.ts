@@ -20,6 +20,27 @@ import {
 
 const datasetFile = process.env.TEST_DATASET ?? DATASET;
 const DEPRECATED = "io.github.korotovsky/slack-mcp-server";
+const PUBLISHER_META = "io.modelcontextprotocol.registry/publisher-provided";
+
+/** Categories and tags for the dataset's servers, from words of their names and descriptions. */
+const KEYWORDS: ReadonlyArray<[RegExp, string]> = [
+  [/\b(database|sql|postgres\w*|mysql|mongo\w*|redis|sqlite|mariadb)\b/i, "databases"],
+  [/\b(kubernetes|k8s|docker|aws|azure|cloud|gcp)\b/i, "cloud-platforms"],
+  [/\bsearch\b/i, "search"],
+  [/\b(browser|playwright|puppeteer)\b/i, "browser"],
+];
+
+function classified(document: Record<string, unknown>): Record<string, unknown> {
+  const text = `${String(document.name)} ${String(document.description)}`;
+  const matches = KEYWORDS.filter(([pattern]) => pattern.test(text));
+  if (matches.length === 0) return document;
+  const meta = (document._meta ?? {}) as Record<string, unknown>;
+  const tags = matches.map(([pattern]) => (pattern.exec(text)?.[1] ?? "").toLowerCase());
+  return {
+    ...document,
+    _meta: { ...meta, [PUBLISHER_META]: { categories: matches.map(([, category]) => category), tags } },
+  };
+}
 const DEPRECATION_MESSAGE = "Replaced by the workspace's own Slack connector; migrate by June.";
 
 async function listen(registry: TestRegistry): Promise<string> {
@@ -55,7 +76,7 @@ describe("web: the catalogue in Chromium", function () {
     dataset = JSON.parse(fs.readFileSync(datasetFile, "utf8")) as Record<string, unknown>[];
     registry = await testRegistry("web-browser", { MCP_REGISTRY_ENABLE_ANONYMOUS_AUTH: "true" });
     const report = await registry.runtime.ingestor.publishAll(
-      dataset.map((document, index) => ({ origin: `dataset[${index}]`, document })),
+      dataset.map((document, index) => ({ origin: `dataset[${index}]`, document: classified(document) })),
       "dataset",
     );
     assert.equal(report.published, dataset.length, JSON.stringify(report));
@@ -129,6 +150,69 @@ describe("web: the catalogue in Chromium", function () {
     await assertNoViolations(shared);
     await page.close();
     await shared.page.close();
+  });
+
+  it("filters by facet: clicks change the URL and the results, counts match the API, Back undoes", async () => {
+    const watched = await watchedPage(browser.context);
+    const { page } = watched;
+    const api = async (query: string) => {
+      const response = await registry.app.inject({
+        method: "GET",
+        url: `/v0.1/servers?version=latest&limit=20&${query}`,
+      });
+      const body = JSON.parse(response.body) as {
+        servers: { server: { name: string } }[];
+        metadata: { totalCount?: number };
+      };
+      return { names: body.servers.map((entry) => entry.server.name), total: body.metadata.totalCount };
+    };
+    await page.goto(`${base}/`);
+    await resultNames(page);
+    const databases = page
+      .getByRole("group", { name: "Category" })
+      .getByRole("checkbox", { name: /Databases/ });
+    const shownCount = await page.locator("label[for=filter-category-databases] .count").textContent();
+    await databases.check();
+    await page.waitForURL(`${base}/?category=databases`);
+    const byCategory = await api("category=databases&facets=category");
+    assert.ok((byCategory.total ?? 0) > 0 && (byCategory.total ?? 0) < dataset.length);
+    assert.equal(
+      shownCount?.replace(/\D/g, ""),
+      String(byCategory.total),
+      "the facet's count is the API's total",
+    );
+    assert.deepEqual(await resultNames(page), byCategory.names);
+    assert.match(
+      (await page.locator(".results-summary").textContent()) ?? "",
+      new RegExp(`^${byCategory.total} servers`),
+    );
+    await page.getByRole("group", { name: "Package type" }).getByRole("checkbox", { name: /npm/ }).check();
+    await page.waitForURL(`${base}/?category=databases&registry_type=npm`);
+    const both = await api("category=databases&registry_type=npm&facets=category");
+    assert.ok(both.names.length > 0 && both.names.length < byCategory.names.length);
+    assert.deepEqual(await resultNames(page), both.names);
+    for (const card of await page.locator(".result").allTextContents()) assert.match(card, /npm/);
+    await assertAccessible(page, "filtered results");
+    await page.goBack();
+    await page.waitForURL(`${base}/?category=databases`);
+    assert.deepEqual(await resultNames(page), byCategory.names);
+    assert.equal(
+      await page
+        .getByRole("group", { name: "Package type" })
+        .getByRole("checkbox", { name: /npm/ })
+        .isChecked(),
+      false,
+    );
+    await page.getByRole("button", { name: "Clear filters" }).click();
+    await page.waitForURL(`${base}/`);
+    await page
+      .getByRole("group", { name: "Status" })
+      .getByRole("checkbox", { name: /Deprecated/ })
+      .check();
+    await page.waitForURL(`${base}/?status=deprecated`);
+    assert.deepEqual(await resultNames(page), [DEPRECATED]);
+    await assertNoViolations(watched);
+    await page.close();
   });
 
   it("works from the keyboard alone: skip link, search, a result, its page", async () => {

@@ -151,7 +151,9 @@ describe("web: the catalogue's pages and files", function () {
       loginMethods: registry.registry.auth.loginMethods,
       githubClientId: "Iv1.public-id",
       version: "9.9.9-test",
+      categories: registry.runtime.classifications.categories().map(({ id, title }) => ({ id, title })),
     });
+    assert.ok((settings.categories as unknown[]).length >= 15, "the built-in taxonomy");
     assert.ok((settings.loginMethods as string[]).includes("dns"));
     assert.doesNotMatch(home.body, /github-secret-never-shown/);
     assert.doesNotMatch(home.body, new RegExp(registry.config.MCP_REGISTRY_DATABASE_URL ?? "postgres://"));
@@ -198,6 +200,7 @@ describe("web: catalogue settings with private reads", function () {
     assert.equal(settings.readAuth, "oidc");
     assert.equal(settings.oidcIssuer, "https://login.example.com/realms/acme");
     assert.equal(settings.oidcClientId, "registry-web");
+    assert.equal(settings.categories, undefined, "a signed-out visitor learns nothing of the catalogue");
     assert.equal((await registry.app.inject({ method: "GET", url: "/v0.1/servers" })).statusCode, 401);
   });
 });
