@@ -12,81 +12,67 @@ interface LoginHelp {
   code: string;
 }
 
+const KEY_RECORD = "v=MCPv1; k=ed25519; p=<base64 public key>";
+
+/** What one login method needs, by the path of its route; `flag` is `--registry <this registry>`. */
+const LOGIN_HELP: Record<string, (flag: string, settings: CatalogueSettings) => Omit<LoginHelp, "method">> = {
+  "github-at": (flag, settings) => ({
+    title: "GitHub",
+    namespace: "io.github.<your user or organisation>/*",
+    text:
+      settings.githubClientId !== ""
+        ? "Opens GitHub's device login in your browser."
+        : "This registry has no GitHub OAuth app, so pass a GitHub token of your own.",
+    code:
+      settings.githubClientId !== ""
+        ? `mcp-publisher login github ${flag}`
+        : `mcp-publisher login github --token "$GITHUB_TOKEN" ${flag}`,
+  }),
+  "github-oidc": (flag) => ({
+    title: "GitHub Actions (OIDC)",
+    namespace: "io.github.<repository owner>/*",
+    text: "Inside a workflow job with the permission id-token: write; no secret needed.",
+    code: `mcp-publisher login github-oidc ${flag}`,
+  }),
+  dns: (flag) => ({
+    title: "DNS",
+    namespace: "com.example/* and com.example.*/* for example.com",
+    text: `Publish the TXT record "${KEY_RECORD}" on the domain, then sign with its private key.`,
+    code: `mcp-publisher login dns --domain example.com --private-key "$PRIVATE_KEY_HEX" ${flag}`,
+  }),
+  http: (flag) => ({
+    title: "HTTPS",
+    namespace: "com.example/* for example.com",
+    text: `Serve "${KEY_RECORD}" at https://example.com/.well-known/mcp-registry-auth, then sign with its private key.`,
+    code: `mcp-publisher login http --domain example.com --private-key "$PRIVATE_KEY_HEX" ${flag}`,
+  }),
+  none: (flag) => ({
+    title: "Anonymous (development)",
+    namespace: "io.modelcontextprotocol.anonymous/*",
+    text: "Enabled on this registry for trying things out; names outside the anonymous namespace are refused.",
+    code: `mcp-publisher login none ${flag}`,
+  }),
+  oidc: (flag) => {
+    const registry = flag.slice("--registry ".length);
+    return {
+      title: "Your organisation's sign-in (OIDC)",
+      namespace: "the patterns the registry grants OIDC users",
+      text: "Exchange an ID token of the organisation's identity provider for a registry token, then publish with it.",
+      code: [
+        `curl -s -X POST ${registry}/v0.1/auth/oidc -H 'content-type: application/json' \\`,
+        `  -d "{\\"oidc_token\\": \\"$ID_TOKEN\\"}"   # answers {"registry_token": ...}`,
+        `curl -s -X POST ${registry}/v0.1/publish -H "Authorization: Bearer $REGISTRY_TOKEN" \\`,
+        `  -H 'content-type: application/json' --data @server.json`,
+      ].join("\n"),
+    };
+  },
+};
+
 function loginHelp(settings: CatalogueSettings, registry: string): LoginHelp[] {
-  const flag = `--registry ${registry}`;
-  const help: LoginHelp[] = [];
-  for (const method of settings.loginMethods) {
-    switch (method) {
-      case "github-at":
-        help.push({
-          method,
-          title: "GitHub",
-          namespace: "io.github.<your user or organisation>/*",
-          text:
-            settings.githubClientId !== ""
-              ? "Opens GitHub's device login in your browser."
-              : "This registry has no GitHub OAuth app, so pass a GitHub token of your own.",
-          code:
-            settings.githubClientId !== ""
-              ? `mcp-publisher login github ${flag}`
-              : `mcp-publisher login github --token "$GITHUB_TOKEN" ${flag}`,
-        });
-        break;
-      case "github-oidc":
-        help.push({
-          method,
-          title: "GitHub Actions (OIDC)",
-          namespace: "io.github.<repository owner>/*",
-          text: "Inside a workflow with `permissions: id-token: write`; no secret needed.",
-          code: `mcp-publisher login github-oidc ${flag}`,
-        });
-        break;
-      case "dns":
-        help.push({
-          method,
-          title: "DNS",
-          namespace: "com.example/* and com.example.*/* for example.com",
-          text: "Publish a TXT record `v=MCPv1; k=ed25519; p=<base64 public key>` on the domain, then sign with its private key.",
-          code: `mcp-publisher login dns --domain example.com --private-key "$PRIVATE_KEY_HEX" ${flag}`,
-        });
-        break;
-      case "http":
-        help.push({
-          method,
-          title: "HTTPS",
-          namespace: "com.example/* for example.com",
-          text: "Serve `v=MCPv1; k=ed25519; p=<base64 public key>` at https://example.com/.well-known/mcp-registry-auth, then sign with its private key.",
-          code: `mcp-publisher login http --domain example.com --private-key "$PRIVATE_KEY_HEX" ${flag}`,
-        });
-        break;
-      case "none":
-        help.push({
-          method,
-          title: "Anonymous (development)",
-          namespace: "io.modelcontextprotocol.anonymous/*",
-          text: "Enabled on this registry for trying things out; names outside the anonymous namespace are refused.",
-          code: `mcp-publisher login none ${flag}`,
-        });
-        break;
-      case "oidc":
-        help.push({
-          method,
-          title: "Your organisation's sign-in (OIDC)",
-          namespace: "the patterns the registry grants OIDC users",
-          text: "Exchange an ID token of the organisation's identity provider for a registry token, then publish with it.",
-          code: [
-            `curl -s -X POST ${registry}/v0.1/auth/oidc -H 'content-type: application/json' \\`,
-            `  -d "{\\"oidc_token\\": \\"$ID_TOKEN\\"}"   # answers {"registry_token": ...}`,
-            `curl -s -X POST ${registry}/v0.1/publish -H "Authorization: Bearer $REGISTRY_TOKEN" \\`,
-            `  -H 'content-type: application/json' --data @server.json`,
-          ].join("\n"),
-        });
-        break;
-      default:
-        break;
-    }
-  }
-  return help;
+  return settings.loginMethods.flatMap((method) => {
+    const help = LOGIN_HELP[method];
+    return help === undefined ? [] : [{ method, ...help(`--registry ${registry}`, settings) }];
+  });
 }
 
 export function renderPublish(settings: CatalogueSettings, registry: string): HTMLElement[] {
