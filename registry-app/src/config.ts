@@ -115,6 +115,8 @@ const coreEnv = z.object({
   MCP_REGISTRY_READ_CACHE_MAX_BYTES: integer(33_554_432, 0, 1_073_741_824),
   /** Categories publishers and administrators may use (GET /v0.1/categories); built-in when unset. */
   MCP_REGISTRY_CATEGORIES_FILE: categoriesFile,
+  /** Facet counts from an in-memory index of every version's facet columns; false: SQL every time. */
+  MCP_REGISTRY_FACET_INDEX: flag(true),
   MCP_REGISTRY_LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       error: "expected fatal, error, warn, info, debug, trace or silent",

@@ -78,7 +78,11 @@ export async function openRuntime(
   });
   const store = new ServerStore(db);
   const taxonomy = config.MCP_REGISTRY_CATEGORIES_FILE;
-  const service = new RegistryService(store, { events: metrics.serviceEvents(), taxonomy });
+  const service = new RegistryService(store, {
+    events: metrics.serviceEvents(),
+    taxonomy,
+    facetIndex: config.MCP_REGISTRY_FACET_INDEX,
+  });
   const classifications = new ClassificationService(new ClassificationStore(db), taxonomy);
   const ingestor = new Ingestor(service, store, log, { fetch: options.fetch ?? fetch });
   return { config, log, db, store, service, classifications, metrics, ingestor, embedded, close };

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { authSchemas } from "../auth";
 import { ProblemError, type FieldProblem } from "../errors";
-import { OFFICIAL_META_KEY, serverJsonSchema, validationResultSchema } from "../schema";
+import { formatPath, OFFICIAL_META_KEY, serverJsonSchema, validationResultSchema } from "../schema";
 import {
   CLASSIFICATION_META_KEY,
   classificationMetaSchema,
@@ -129,7 +129,7 @@ export function parseOrThrow<T extends z.ZodType>(
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const errors: FieldProblem[] = result.error.issues.map((issue) => ({
-    location: [where, ...issue.path.map(String)].join("."),
+    location: issue.path.length === 0 ? where : `${where}.${formatPath(issue.path)}`,
     message: issue.message,
   }));
   throw new ProblemError(

@@ -6,6 +6,7 @@ import type {
   AttributeFilter,
   FacetCounts,
   FacetName,
+  ListFilter,
   PublishRequest,
   ServerStatus,
   ServerStore,
@@ -13,6 +14,7 @@ import type {
   StoredVersion,
 } from "../store";
 import { decodeCursor, encodeCursor } from "./cursor";
+import { FacetIndex } from "./facet-index";
 import { assertKnownCategories, cursorFilters, hasAttributeFilter, includesDeleted } from "./narrowing";
 import { GenerationReader } from "./generation";
 import { chooseLatest, plainSemverMain, precedence } from "./versions";
@@ -67,6 +69,8 @@ export interface RegistryServiceOptions {
   events?: ServiceEvents;
   /** Categories publishers may declare and filters may name (MCP_REGISTRY_CATEGORIES_FILE). */
   taxonomy?: Taxonomy;
+  /** Count facets in memory (a FacetIndex) where a request allows it; false: always in SQL. */
+  facetIndex?: boolean;
 }
 
 /** Claims of the registry's own ingestion (seed, import, sync): publish and edit anything. */
@@ -145,6 +149,8 @@ export class RegistryService {
   private readonly events: ServiceEvents | undefined;
   private readonly generations: GenerationReader;
   readonly taxonomy: Taxonomy;
+  private readonly knownCategories: ReadonlySet<string>;
+  private readonly facetIndex: FacetIndex | undefined;
 
   constructor(
     private readonly store: ServerStore,
@@ -153,7 +159,15 @@ export class RegistryService {
     this.maxVersions = options.maxVersionsPerName ?? MAX_VERSIONS_PER_NAME;
     this.events = options.events;
     this.taxonomy = options.taxonomy ?? DEFAULT_TAXONOMY;
+    this.knownCategories = new Set(this.taxonomy.ids);
     this.generations = new GenerationReader(() => store.changeGeneration());
+    this.facetIndex =
+      options.facetIndex === false
+        ? undefined
+        : new FacetIndex(
+            () => this.generations.current(),
+            () => store.facetRows(),
+          );
   }
 
   /**
@@ -422,10 +436,7 @@ export class RegistryService {
       query.cursor === undefined
         ? undefined
         : decodeCursor(query.cursor, search ? "search" : "list", filters, legacy);
-    const facets =
-      query.facets !== undefined && query.facets.length > 0
-        ? this.store.facets({ ...filter, search, facets: query.facets, knownCategories: this.taxonomy.ids })
-        : Promise.resolve(undefined);
+    const facets = this.countFacets({ ...filter, search }, query.facets);
     const page = async (): Promise<Omit<ListPage, "facets">> => {
       if (search) {
         const rows = await this.store.search({
@@ -458,6 +469,23 @@ export class RegistryService {
     };
     const [listed, counted] = await Promise.all([page(), facets]);
     return counted === undefined ? listed : { ...listed, facets: counted };
+  }
+
+  /**
+   * Facet counts: in memory when the request narrows only by scope and attributes (the catalogue's
+   * browsing), in SQL when it also searches, asks for an exact version or for updated_since.
+   */
+  private async countFacets(
+    filter: Omit<ListFilter, "after" | "limit"> & { search?: string },
+    facets: readonly FacetName[] | undefined,
+  ): Promise<FacetCounts | undefined> {
+    if (facets === undefined || facets.length === 0) return undefined;
+    const inMemory = !filter.search && filter.version === undefined && filter.updatedSince === undefined;
+    if (this.facetIndex !== undefined && inMemory) {
+      const snapshot = await this.facetIndex.current();
+      return snapshot.count(filter, filter.attributes ?? {}, facets, this.knownCategories);
+    }
+    return this.store.facets({ ...filter, facets, knownCategories: this.taxonomy.ids });
   }
 
   /** GET /servers/{name}/versions: newest publication first. */

@@ -115,4 +115,8 @@ UPDATE server_versions SET document = document;
 
 CREATE INDEX server_versions_categories ON server_versions USING gin (categories);
 CREATE INDEX server_versions_tags ON server_versions USING gin (tags);
+-- Everything facets count, so the service's facet index loads (and SQL facet counts scan) without
+-- reading documents: an index-only scan where the visibility map allows.
+CREATE INDEX server_versions_facets ON server_versions (is_latest, status)
+  INCLUDE (categories, tags, registry_types, transports, has_remote);
 `;

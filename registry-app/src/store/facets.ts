@@ -1,6 +1,6 @@
 import { attributeConditions, type AttributeFilter, type FacetName } from "./attributes";
 import type { Database } from "./db";
-import { filterConditions, likePattern, searchTsquery, type ListFilter } from "./servers";
+import { filterConditions, likePattern, searchTsquery, type ListFilter, type ServerStatus } from "./servers";
 
 export interface FacetCount {
   value: string;
@@ -39,14 +39,15 @@ const FACET_VALUES: Record<FacetName, { from: string; value: string }> = {
   remote: { from: "(SELECT base.has_remote::text AS value) AS one", value: "value" },
 };
 
-interface FacetRow {
+interface FacetCountRow {
   facet: number;
   value: string | null;
   n: string;
   u: string;
 }
 
-function byCount(a: FacetCount, b: FacetCount): number {
+/** Most first, then by value (labels and enums are ASCII: code-unit order is byte order). */
+export function byCount(a: FacetCount, b: FacetCount): number {
   return b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
 }
 
@@ -92,7 +93,7 @@ export async function countFacets(db: Database, request: FacetRequest): Promise<
     );
   });
   const columns = flags.map(([facet, sql]) => `${sql} AS ${flagOf.get(facet) as string}`);
-  const { rows } = await db.query<FacetRow>(
+  const { rows } = await db.query<FacetCountRow>(
     `WITH base AS MATERIALIZED (
        SELECT v.categories, v.tags, v.registry_types, v.transports, v.status, v.has_remote
          ${columns.map((column) => `, ${column}`).join("")}
@@ -121,4 +122,24 @@ export async function countFacets(db: Database, request: FacetRequest): Promise<
       : { counts: target.counts.sort(byCount) };
   });
   return result;
+}
+
+/** What the in-memory facet index keeps of each version (migration 5's covering index holds all of it). */
+export interface FacetRow {
+  status: ServerStatus;
+  is_latest: boolean;
+  has_remote: boolean;
+  categories: string[];
+  tags: string[];
+  registry_types: string[];
+  transports: string[];
+}
+
+/** Every version's facet columns, read through the covering index server_versions_facets. */
+export async function facetRows(db: Database): Promise<FacetRow[]> {
+  const { rows } = await db.query<FacetRow>(
+    `SELECT status, is_latest, has_remote, categories, tags, registry_types, transports
+     FROM server_versions`,
+  );
+  return rows;
 }

@@ -23,11 +23,13 @@ export {
   type OverrideValues,
 } from "./classifications";
 export {
+  byCount,
   countFacets,
   type FacetCount,
   type FacetCounts,
   type FacetRequest,
   type FacetResult,
+  type FacetRow,
 } from "./facets";
 export {
   searchTsquery,

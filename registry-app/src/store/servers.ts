@@ -1,6 +1,6 @@
 import { attributeFilterConditions, type AttributeFilter } from "./attributes";
 import type { Database, Queryable } from "./db";
-import { countFacets, type FacetCounts, type FacetRequest } from "./facets";
+import { countFacets, facetRows, type FacetCounts, type FacetRequest, type FacetRow } from "./facets";
 
 export type ServerStatus = "active" | "deprecated" | "deleted";
 
@@ -366,6 +366,11 @@ export class ServerStore {
   /** Facet counts over the versions a list or search would return (every page). */
   facets(request: FacetRequest): Promise<FacetCounts> {
     return countFacets(this.db, request);
+  }
+
+  /** Every version's facet columns, for the service's in-memory facet index. */
+  facetRows(): Promise<FacetRow[]> {
+    return facetRows(this.db);
   }
 
   async countVersions(name: string): Promise<number> {

@@ -156,6 +156,8 @@ function countsOf(rows: Row[], facet: Facet): Array<{ value: string; count: numb
 describe("http: filters and facets over the shared dataset", function () {
   this.timeout(600_000);
   let registry: TestRegistry;
+  /** The same database served with facets counted in SQL only (MCP_REGISTRY_FACET_INDEX=false). */
+  let sqlOnly: TestRegistry;
   const rows: Row[] = [];
   let selfCheck: (value: unknown) => void;
 
@@ -251,8 +253,15 @@ describe("http: filters and facets over the shared dataset", function () {
       }
     }
     assert.ok(rows.some((row) => row.remote) && rows.some((row) => row.registryTypes.includes("oci")));
+    sqlOnly = await testRegistry("facets_sql", {
+      MCP_REGISTRY_DATABASE_URL: registry.config.MCP_REGISTRY_DATABASE_URL ?? assert.fail("no database URL"),
+      MCP_REGISTRY_FACET_INDEX: "false",
+    });
   });
-  after(async () => registry?.close());
+  after(async () => {
+    await sqlOnly?.close();
+    await registry?.close();
+  });
 
   const queries: Array<{ title: string } & Query> = [
     { title: "no filter", params: {}, matches: () => true },
@@ -344,12 +353,13 @@ describe("http: filters and facets over the shared dataset", function () {
         [...expected].sort(byteOrder).map((row) => `${row.name}@${row.version}`),
       );
 
-      const response = await call({
-        method: "GET",
-        url: urlOf({ ...query.params, facets: FACETS.join(",") }),
-      });
+      const facetsUrl = urlOf({ ...query.params, facets: FACETS.join(",") });
+      const response = await call({ method: "GET", url: facetsUrl });
       assert.equal(response.statusCode, 200, response.body);
       const metadata = response.json<List>().metadata;
+      // The in-memory index and SQL agree, to the byte.
+      const counted = await sqlOnly.app.inject({ method: "GET", url: facetsUrl });
+      assert.equal(counted.body, response.body, "SQL facet counts equal the in-memory index's");
       assert.equal(metadata.totalCount, expected.length);
       for (const facet of FACETS) {
         const result = metadata.facets?.[facet];
@@ -465,6 +475,49 @@ describe("http: filters and facets over the shared dataset", function () {
       assert.equal(response.json<Problem>().errors?.[0]?.location, "query.cursor");
       assert.match(response.json<Problem>().errors?.[0]?.message ?? "", /different set of filters|verbatim/);
     }
+  });
+
+  it("counts what was committed before the request, on every instance: publish, status, override", async () => {
+    const url = urlOf({ version: "latest", category: "location", facets: "category,tag,status" });
+    const read = async (instance: TestRegistry) =>
+      (await instance.app.inject({ method: "GET", url })).json<List>().metadata;
+    const before = await read(registry);
+    assert.deepEqual(await read(sqlOnly), before);
+    const admin = systemCaller("facets-test");
+    const name = "io.github.facets/fresh";
+    // Written through the other instance: the index must notice a change it did not make.
+    await sqlOnly.runtime.service.publish(admin, {
+      $schema: "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json",
+      name,
+      version: "1.0.0",
+      description: "A new server",
+      _meta: { [PUBLISHER_META_KEY]: { categories: ["location"], tags: ["brand-new"] } },
+    });
+    const published = await read(registry);
+    assert.equal(published.totalCount, (before.totalCount ?? 0) + 1);
+    assert.ok(
+      published.facets?.tag?.counts.some((entry) => entry.value === "brand-new" && entry.count === 1),
+    );
+    await sqlOnly.runtime.service.setStatusAll(admin, name, { status: "deprecated" });
+    const deprecated = await read(registry);
+    assert.ok(deprecated.facets?.status?.counts.some((entry) => entry.value === "deprecated"));
+    const adminToken = await sqlOnly.token([{ action: "edit", resource: "*" }]);
+    const put = await sqlOnly.app.inject({
+      method: "PUT",
+      url: `/v0.1/servers/${encodeURIComponent(name)}/classification`,
+      headers: { authorization: `Bearer ${adminToken}` },
+      payload: { categories: ["search"] },
+    });
+    assert.equal(put.statusCode, 200, put.body);
+    const curated = await read(registry);
+    // Out of the category again; among its alternatives, one more in search.
+    assert.equal(curated.totalCount, before.totalCount);
+    assert.deepEqual(curated.facets?.tag, before.facets?.tag);
+    assert.deepEqual(curated.facets?.category?.counts, before.facets?.category?.counts);
+    const searchCount = (metadata: List["metadata"]) =>
+      metadata.facets?.category?.unfiltered?.find((entry) => entry.value === "search")?.count ?? 0;
+    assert.equal(searchCount(curated), searchCount(before) + 1);
+    assert.deepEqual(await read(sqlOnly), curated);
   });
 
   const unhappy: Array<[string, string, RegExp]> = [
