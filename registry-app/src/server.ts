@@ -179,6 +179,19 @@ export async function buildRegistry(runtime: Runtime, options: BuildOptions): Pr
     },
     tracing: options.tracing,
     readCacheMaxBytes: config.MCP_REGISTRY_READ_CACHE_MAX_BYTES,
+    catalogue: {
+      readAuth: config.MCP_REGISTRY_READ_AUTH,
+      oidcIssuer: config.MCP_REGISTRY_OIDC_ENABLED ? config.MCP_REGISTRY_OIDC_ISSUER : "",
+      oidcClientId: config.MCP_REGISTRY_OIDC_ENABLED ? config.MCP_REGISTRY_OIDC_CLIENT_ID : "",
+      loginMethods: auth.loginMethods,
+      githubClientId: config.MCP_REGISTRY_GITHUB_CLIENT_ID,
+      version: config.MCP_REGISTRY_VERSION,
+      // Private registries show nothing before sign-in: the page fetches the taxonomy with its token.
+      categories:
+        config.MCP_REGISTRY_READ_AUTH === "oidc"
+          ? undefined
+          : runtime.classifications.categories().map(({ id, title }) => ({ id, title })),
+    },
   });
   return { ...built, auth };
 }

@@ -27,6 +27,8 @@ export interface Auth {
   issueToken(method: string, subject: string, permissions: RegistryPermission[]): Promise<TokenResponse>;
   /** GitHub OAuth client id for GET /health (may be ""). */
   githubClientId: string;
+  /** Paths of the login routes this configuration serves under {prefix}/auth/ (the catalogue lists them). */
+  loginMethods: string[];
 }
 
 /** Checks the rules that span several variables (zod's per-key shape cannot, once core merges it). */
@@ -147,5 +149,6 @@ export async function createAuth(env: AuthEnv, deps: AuthDeps = {}): Promise<Aut
     publishRateLimit,
     issueToken,
     githubClientId: env.MCP_REGISTRY_GITHUB_CLIENT_ID,
+    loginMethods: methods.enabled.map((method) => method.path),
   };
 }

@@ -22,6 +22,7 @@ import { ProblemError } from "../errors";
 import { UnstorableInputError } from "../schema/storable";
 import type { ClassificationService, RegistryService } from "../service";
 import { StoreRefusedValueError } from "../store";
+import { registerCatalogue, type CatalogueSettings } from "../web";
 import { registerStrictJsonParser } from "./body";
 import { registerCors } from "./cors";
 import { docsHtml, docsScript } from "./docs";
@@ -57,6 +58,8 @@ export interface AppOptions {
   tracing: boolean;
   /** Byte budget of the read cache (0 = off). */
   readCacheMaxBytes: number;
+  /** The web catalogue at / (src/web). */
+  catalogue: CatalogueSettings;
 }
 
 export interface RegistryApp {
@@ -331,6 +334,8 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
     );
     auth.registerRoutes(app, prefix);
   }
+
+  registerCatalogue(app, { settings: options.catalogue });
 
   // Kubernetes probes and Prometheus: same port, never behind the read guard.
   app.get("/livez", async () => ({ status: "ok" }));
