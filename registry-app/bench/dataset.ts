@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { validateServerJson } from "../src/schema";
 import { seededRandom } from "../test/support/random";
+import { withClassification } from "./classification";
 
 /**
  * The real catalogue the benchmark scales up (464 servers of the official registry's May 2025 seed),
@@ -16,6 +17,8 @@ export interface ScaleOptions {
   /** Versions per name range over minVersions..maxVersions, chosen deterministically per name. */
   minVersions: number;
   maxVersions: number;
+  /** Declare categories and tags from each description (issue 13); default true. */
+  classified?: boolean;
 }
 
 export const DEFAULT_SCALE: ScaleOptions = { copies: 4, minVersions: 3, maxVersions: 9 };
@@ -87,7 +90,9 @@ export function scaleDataset(source: unknown[], options: ScaleOptions = DEFAULT_
       const count = options.minVersions + ((serverIndex * 7 + copy * 3) % span);
       names.push(name);
       for (let j = 0; j < count; j += 1) {
-        const document = withVersion(item, name, versionAt(j, nameIndex), copy);
+        // Categories and tags as a publisher would declare them, from the description (issue 13).
+        const versioned = withVersion(item, name, versionAt(j, nameIndex), copy);
+        const document = options.classified === false ? versioned : withClassification(versioned);
         const result = validateServerJson(document);
         if (result.server === undefined) {
           const first = result.issues.find((issue) => issue.severity === "error");

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { LSN_HEADER } from "../src/http/consistency";
 import { DEFAULT_SCALE, loadDataset, scaleDataset, searchQueries, shuffled } from "./dataset";
+import { explainFacetQueries, facetedQueries, filterCombinations } from "./facets";
 import { median, runLoad, type BenchRequest, type LoadResult } from "./load";
 import {
   APP_DIR,
@@ -201,7 +202,12 @@ function publisher(token: string): () => BenchRequest {
   };
 }
 
-async function buildScenarios(baseUrl: string, names: string[], queries: string[]): Promise<Scenario[]> {
+async function buildScenarios(
+  baseUrl: string,
+  names: string[],
+  queries: string[],
+  documents: ReadonlyArray<Record<string, unknown>>,
+): Promise<Scenario[]> {
   const connections = settings.connections;
   const walk = [
     ...(await cursorWalk(baseUrl, "limit=100")),
@@ -221,6 +227,13 @@ async function buildScenarios(baseUrl: string, names: string[], queries: string[
     if (etag === null) throw new Error(`${request.path} answered without an ETag`);
     revalidations.push({ ...request, headers: { "if-none-match": etag } });
   }
+  const combinations = filterCombinations(documents);
+  const filtered: BenchRequest[] = [];
+  for (const query of combinations)
+    filtered.push(...(await cursorWalk(baseUrl, query)).map((p) => ({ path: p })));
+  const faceted = facetedQueries(combinations).map((query) => ({ path: `/v0.1/servers?${query}` }));
+  const filteredTitle = `filtered list (${combinations.length} filter sets, every page, default limit 30: ${filtered.length} pages)`;
+  const facetedTitle = `faceted search (${faceted.length} filter sets, 5 facets, first page)`;
   const token = (await getJson<{ registry_token: string }>(`${baseUrl}/v0.1/auth/none`, { method: "POST" }))
     .body.registry_token;
   const publish = publisher(token);
@@ -252,6 +265,24 @@ async function buildScenarios(baseUrl: string, names: string[], queries: string[
     { key: "list-uncached", variant: "uncached", title: walkTitle, connections, next: cycle(walk) },
     { key: "search-uncached", variant: "uncached", title: searchTitle, connections, next: cycle(search) },
     { key: "latest-uncached", variant: "uncached", title: latestTitle, connections, next: cycle(latest) },
+    // Issue 13: narrowing the catalogue down, on the database path (the target) and cached.
+    {
+      key: "filtered-uncached",
+      variant: "uncached",
+      title: filteredTitle,
+      connections,
+      next: cycle(filtered),
+    },
+    { key: "faceted-uncached", variant: "uncached", title: facetedTitle, connections, next: cycle(faceted) },
+    { key: "filtered", variant: "cached", title: filteredTitle, connections, next: cycle(filtered) },
+    { key: "faceted", variant: "cached", title: facetedTitle, connections, next: cycle(faceted) },
+    // Every write moves the generation: the next faceted request refreshes the facet index.
+    underWrites(
+      "faceted-writes",
+      "uncached",
+      `${facetedTitle} while 20 publishes/s change the data`,
+      faceted,
+    ),
     {
       key: "versions-uncached",
       variant: "uncached",
@@ -626,12 +657,13 @@ async function main(): Promise<void> {
     const cached = await started("cached");
     await started("uncached");
     const scenarios = (
-      await buildScenarios(cached.baseUrl, scaled.names, searchQueries(source, 200, 7))
+      await buildScenarios(cached.baseUrl, scaled.names, searchQueries(source, 200, 7), scaled.documents)
     ).filter((scenario) => {
       const runnable = !onStandby(scenario.variant) || db.attachStandby !== undefined;
       if (!runnable) log(`skipping ${scenario.key}: replica scenarios need the bench's own PostgreSQL`);
       return runnable;
     });
+    log(`EXPLAIN ANALYZE of the filtered-list and facet queries:\n${await explainFacetQueries(servedUrl)}`);
     const summaries: ScenarioSummary[] = [];
     for (const scenario of scenarios) {
       const service = await started(scenario.variant);

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { authEnv, generateSigningKeyHex } from "./auth";
 import { flag, integer, url } from "./auth/env";
 import { verifyEnv } from "./verify";
+import { DEFAULT_TAXONOMY, loadTaxonomyFile, TaxonomyFileError, type Taxonomy } from "./classification";
 import { packageVersion } from "./version";
 
 /** `[host]:port` as the official registry spells it (`:8080`); an empty host listens on all IPv4 addresses. */
@@ -76,6 +77,22 @@ const trustProxy = z
     return z.NEVER;
   });
 
+/** A YAML or JSON taxonomy file; empty means the built-in categories. Every bad entry is named at once. */
+const categoriesFile = z
+  .string()
+  .default("")
+  .transform((raw, ctx): Taxonomy => {
+    const file = raw.trim();
+    if (file === "") return DEFAULT_TAXONOMY;
+    try {
+      return loadTaxonomyFile(file);
+    } catch (error) {
+      if (!(error instanceof TaxonomyFileError)) throw error;
+      ctx.addIssue({ code: "custom", message: `${file}: ${error.problems.join("; ")}` });
+      return z.NEVER;
+    }
+  });
+
 const coreEnv = z.object({
   /** Listen address of the API, metrics and probes (Kubernetes expects :8080). */
   MCP_REGISTRY_SERVER_ADDRESS: listenAddress(":8080"),
@@ -103,6 +120,10 @@ const coreEnv = z.object({
   MCP_REGISTRY_SHUTDOWN_GRACE_SECONDS: integer(20, 0, 3_600),
   /** Byte budget of the in-process cache of read answers (0 = off); see README "Caching and consistency". */
   MCP_REGISTRY_READ_CACHE_MAX_BYTES: integer(33_554_432, 0, 1_073_741_824),
+  /** Categories publishers and administrators may use (GET /v0.1/categories); built-in when unset. */
+  MCP_REGISTRY_CATEGORIES_FILE: categoriesFile,
+  /** Facet counts from an in-memory index of every version's facet columns; false: SQL every time. */
+  MCP_REGISTRY_FACET_INDEX: flag(true),
   MCP_REGISTRY_LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       error: "expected fatal, error, warn, info, debug, trace or silent",

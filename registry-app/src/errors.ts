@@ -35,3 +35,10 @@ export class ProblemError extends Error {
     return this.message;
   }
 }
+
+/** 400 naming every bad field, its detail one line of `location: message` pairs. */
+export function badRequest(errors: FieldProblem[]): ProblemError {
+  return new ProblemError(400, "Bad Request", errors.map((e) => `${e.location}: ${e.message}`).join("; "), {
+    errors,
+  });
+}

@@ -5,9 +5,9 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from "./embedded";
 import { buildApp, Metrics, type RegistryApp } from "./http";
 import { DEMO_CATALOGUE, Ingestor, type IngestReport } from "./ingest";
 import { loggerOptions, stdoutDestination, type Logger } from "./logger";
-import { RegistryService } from "./service";
+import { ClassificationService, RegistryService } from "./service";
 import { RegistryPackageVerifier, type VerifierDeps } from "./verify";
-import { Database, migrate, MIGRATIONS, schemaVersion, ServerStore } from "./store";
+import { ClassificationStore, Database, migrate, MIGRATIONS, schemaVersion, ServerStore } from "./store";
 
 /** Everything a command needs, wired once: database, store, service, auth, metrics. */
 export interface Runtime {
@@ -18,6 +18,7 @@ export interface Runtime {
   reads?: Database;
   store: ServerStore;
   service: RegistryService;
+  classifications: ClassificationService;
   metrics: Metrics;
   ingestor: Ingestor;
   /** Set when no database URL was configured and PostgreSQL runs embedded. */
@@ -97,15 +98,19 @@ export async function openRuntime(
     poolStats: () => db.poolStats(),
   });
   const store = new ServerStore(db, reads);
+  const taxonomy = config.MCP_REGISTRY_CATEGORIES_FILE;
   const service = new RegistryService(store, {
     events: metrics.serviceEvents(),
     packages: {
       verifier: new RegistryPackageVerifier(config, { send: options.packageTransport }),
       enforce: config.MCP_REGISTRY_ENABLE_REGISTRY_VALIDATION,
     },
+    taxonomy,
+    facetIndex: config.MCP_REGISTRY_FACET_INDEX,
   });
+  const classifications = new ClassificationService(new ClassificationStore(db), taxonomy);
   const ingestor = new Ingestor(service, store, log, { fetch: options.fetch ?? fetch });
-  return { config, log, db, reads, store, service, metrics, ingestor, embedded, close };
+  return { config, log, db, reads, store, service, classifications, metrics, ingestor, embedded, close };
 }
 
 /** Migrates at start, or checks that someone ran `migrate` where DDL at start is forbidden. */
@@ -157,6 +162,7 @@ export async function buildRegistry(runtime: Runtime, options: BuildOptions): Pr
   const auth = await createAuth(config, options.authDeps);
   const built = await buildApp({
     service: runtime.service,
+    classifications: runtime.classifications,
     auth,
     metrics: runtime.metrics,
     databaseReady: () => runtime.db.ping(2_000),
@@ -173,6 +179,19 @@ export async function buildRegistry(runtime: Runtime, options: BuildOptions): Pr
     },
     tracing: options.tracing,
     readCacheMaxBytes: config.MCP_REGISTRY_READ_CACHE_MAX_BYTES,
+    catalogue: {
+      readAuth: config.MCP_REGISTRY_READ_AUTH,
+      oidcIssuer: config.MCP_REGISTRY_OIDC_ENABLED ? config.MCP_REGISTRY_OIDC_ISSUER : "",
+      oidcClientId: config.MCP_REGISTRY_OIDC_ENABLED ? config.MCP_REGISTRY_OIDC_CLIENT_ID : "",
+      loginMethods: auth.loginMethods,
+      githubClientId: config.MCP_REGISTRY_GITHUB_CLIENT_ID,
+      version: config.MCP_REGISTRY_VERSION,
+      // Private registries show nothing before sign-in: the page fetches the taxonomy with its token.
+      categories:
+        config.MCP_REGISTRY_READ_AUTH === "oidc"
+          ? undefined
+          : runtime.classifications.categories().map(({ id, title }) => ({ id, title })),
+    },
   });
   return { ...built, auth };
 }

@@ -167,9 +167,10 @@ describe("registry image", function () {
         assert.ok(paths.includes(expected), `${expected} is missing from the context`);
       assert.ok(paths.includes("tsconfig.build.json"));
       assert.ok(paths.some((p) => p.startsWith("src/")));
+      assert.ok(paths.includes("web/main.ts"), "the web catalogue's sources are missing from the context");
       for (const p of paths) {
         assert.ok(
-          /^(src\/|Dockerfile$|\.dockerignore$|package(-lock)?\.json$|tsconfig\.build\.json$)/.test(p),
+          /^(src\/|web\/|Dockerfile$|\.dockerignore$|package(-lock)?\.json$|tsconfig\.build\.json$)/.test(p),
           `${p} should not be in the build context`,
         );
       }

@@ -340,6 +340,8 @@ describe("registry: route", () => {
     assert.deepEqual(route.spec.hostnames, ["registry.staging.example.com"]);
     const api = route.spec.rules.find((r: ResourceInputs) => r.backendRefs !== undefined);
     assert.deepEqual(api.backendRefs, [{ kind: "Service", name: "registry", port: 8080 }]);
+    // Everything but /metrics reaches the app: the API under /v0.1, and the web catalogue at / and /assets/.
+    assert.deepEqual(api.matches, [{ path: { type: "PathPrefix", value: "/" } }]);
     const metrics = route.spec.rules.find((r: ResourceInputs) => r.matches[0].path.value === "/metrics");
     assert.equal(metrics.backendRefs, undefined, "/metrics is not served through the gateway");
     const policy = one(resources, "ClientSettingsPolicy");

@@ -11,7 +11,7 @@ import type { AuthDeps, RegistryClaims, RegistryPermission, TokenResponse } from
 export { authEnv, type AuthEnv, type ExtraClaims } from "./env";
 export { authSchemas } from "./schemas";
 export { generateSigningKeyHex, parseSigningKey } from "./keys";
-export { assertCanEdit, assertCanPublish, patternMatches } from "./permissions";
+export { assertAdministrator, assertCanEdit, assertCanPublish, patternMatches } from "./permissions";
 export type { AuthDeps, RegistryClaims, RegistryPermission, TokenResponse } from "./types";
 
 export interface Auth {
@@ -27,6 +27,8 @@ export interface Auth {
   issueToken(method: string, subject: string, permissions: RegistryPermission[]): Promise<TokenResponse>;
   /** GitHub OAuth client id for GET /health (may be ""). */
   githubClientId: string;
+  /** Paths of the login routes this configuration serves under {prefix}/auth/ (the catalogue lists them). */
+  loginMethods: string[];
 }
 
 /** Checks the rules that span several variables (zod's per-key shape cannot, once core merges it). */
@@ -159,5 +161,6 @@ export async function createAuth(env: AuthEnv, deps: AuthDeps = {}): Promise<Aut
     publishRateLimit,
     issueToken,
     githubClientId: env.MCP_REGISTRY_GITHUB_CLIENT_ID,
+    loginMethods: methods.enabled.map((method) => method.path),
   };
 }

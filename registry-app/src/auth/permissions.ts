@@ -41,6 +41,18 @@ export function assertCanEdit(claims: RegistryClaims, serverName: string): void 
   );
 }
 
+/** Registry-wide curation (categories and tags of any name) needs a `*` permission: an administrator. */
+export function assertAdministrator(claims: RegistryClaims, what: string): void {
+  if (claims.permissions.some((p) => p.resource === "*")) return;
+  throw new ProblemError(
+    403,
+    "Forbidden",
+    `Only registry administrators (a token with a "*" permission) may ${what}. Your token allows: ${describe([
+      ...new Set(claims.permissions.map((p) => `${p.action} ${p.resource}`)),
+    ])}.`,
+  );
+}
+
 /** Strips a trailing "/*", ".*" or "*" from a blocked-namespace entry: "com.evil/*" -> "com.evil". */
 export function blockedNamespaceBase(entry: string): string {
   return entry.replace(/(\/\*|\.\*|\*)$/, "");

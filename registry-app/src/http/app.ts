@@ -20,8 +20,9 @@ import { stringify as stringifyYaml } from "yaml";
 import type { Auth } from "../auth";
 import { ProblemError } from "../errors";
 import { UnstorableInputError } from "../schema/storable";
-import type { RegistryService } from "../service";
+import type { ClassificationService, RegistryService } from "../service";
 import { StoreRefusedValueError } from "../store";
+import { registerCatalogue, type CatalogueSettings } from "../web";
 import { registerStrictJsonParser } from "./body";
 import { registerCors } from "./cors";
 import { docsHtml, docsScript } from "./docs";
@@ -30,6 +31,7 @@ import type { Metrics } from "./metrics";
 import { buildOpenApiDocument } from "./openapi";
 import { notFoundProblem, PROBLEM_CONTENT_TYPE, problemFromError, sendProblem, titleFor } from "./problem";
 import { ReadCache } from "./read-cache";
+import { registerClassificationRoutes } from "./classification-routes";
 import { registerApiRoutes } from "./routes";
 
 export const API_PREFIXES = ["/v0", "/v0.1"] as const;
@@ -42,6 +44,7 @@ export interface BuildFacts {
 
 export interface AppOptions {
   service: RegistryService;
+  classifications: ClassificationService;
   auth: Auth;
   metrics: Metrics;
   /** Readiness: true when the database answers. */
@@ -55,6 +58,8 @@ export interface AppOptions {
   tracing: boolean;
   /** Byte budget of the read cache (0 = off). */
   readCacheMaxBytes: number;
+  /** The web catalogue at / (src/web). */
+  catalogue: CatalogueSettings;
 }
 
 export interface RegistryApp {
@@ -323,11 +328,14 @@ export async function buildApp(options: AppOptions): Promise<RegistryApp> {
       async (scope) => {
         registerInfoRoutes(scope);
         registerApiRoutes(scope, { service, auth, metrics, readCache });
+        registerClassificationRoutes(scope, { classifications: options.classifications, auth, service });
       },
       { prefix },
     );
     auth.registerRoutes(app, prefix);
   }
+
+  registerCatalogue(app, { settings: options.catalogue });
 
   // Kubernetes probes and Prometheus: same port, never behind the read guard.
   app.get("/livez", async () => ({ status: "ok" }));

@@ -17,6 +17,7 @@ const ROUTE_METHODS: Array<[RegExp, readonly string[]]> = [
   [new RegExp(`${API}/servers/${SEGMENT}/versions/${SEGMENT}/status$`), ["PATCH"]],
   [new RegExp(`${API}/servers/${SEGMENT}/status$`), ["PATCH"]],
   [new RegExp(`${API}/servers/${SEGMENT}/versions/${SEGMENT}$`), ["GET", "HEAD", "PUT"]],
+  [new RegExp(`${API}/servers/${SEGMENT}/classification$`), ["GET", "HEAD", "PUT"]],
 ];
 const READ_METHODS = ["GET", "HEAD"] as const;
 

@@ -21,6 +21,7 @@ export class Metrics {
   readonly publishes: Counter<"outcome">;
   readonly validations: Counter<"outcome">;
   readonly readCacheLookups: Counter<"outcome">;
+  readonly facetCounts: Counter<"source">;
 
   /** Size of the read cache, once the HTTP app has one. */
   readCacheBytes: () => number = () => 0;
@@ -59,6 +60,12 @@ export class Metrics {
       labelNames: ["outcome"],
       registers,
     });
+    this.facetCounts = new Counter({
+      name: "mcp_registry_facet_counts_total",
+      help: "Lists with facets by where they were counted: the in-memory index or SQL.",
+      labelNames: ["source"],
+      registers,
+    });
     const cacheBytes = () => this.readCacheBytes();
     new Gauge({
       name: "mcp_registry_read_cache_bytes",
@@ -92,7 +99,10 @@ export class Metrics {
   }
 
   serviceEvents(): ServiceEvents {
-    return { validated: (outcome) => this.validations.inc({ outcome }) };
+    return {
+      validated: (outcome) => this.validations.inc({ outcome }),
+      facetsCounted: (source) => this.facetCounts.inc({ source }),
+    };
   }
 
   observeRequest(method: string, route: string, status: number, seconds: number): void {

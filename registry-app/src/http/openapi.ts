@@ -1,6 +1,12 @@
 import { z } from "zod";
 import { validationResultSchema } from "../schema";
 import {
+  attributeQuerySchema,
+  categoryListSchema,
+  classificationUpdateSchema,
+  classificationViewSchema,
+} from "./classification-schemas";
+import {
   allVersionsStatusResponseSchema,
   authSchemas,
   healthSchema,
@@ -30,6 +36,9 @@ function componentSchemas(): Record<string, JsonObject> {
   registry.add(statusUpdateRequestSchema, { id: "StatusUpdateRequest" });
   registry.add(allVersionsStatusResponseSchema, { id: "AllVersionsStatusResponse" });
   registry.add(validationResultSchema, { id: "ValidationResult" });
+  registry.add(categoryListSchema, { id: "CategoryList" });
+  registry.add(classificationUpdateSchema, { id: "ClassificationUpdate" });
+  registry.add(classificationViewSchema, { id: "Classification" });
   registry.add(problemSchema, { id: "Problem" });
   registry.add(validationProblemSchema, { id: "ValidationProblem" });
   registry.add(healthSchema, { id: "Health" });
@@ -117,8 +126,8 @@ export function buildOpenApiDocument(version: string): JsonObject {
         tags: ["servers"],
         summary: "List server versions",
         description:
-          "Stable order by (name, version), or by relevance when `search` is given. `nextCursor` is present only when more results follow.",
-        parameters: queryParameters(listQuerySchema),
+          "Stable order by (name, version), or by relevance when `search` is given. `nextCursor` is present only when more results follow; a cursor is bound to the filters of the request that returned it. `category`, `tag`, `registry_type`, `transport` and `status` match any of their values and every given filter must match. `facets` adds `metadata.facets` and `metadata.totalCount`.",
+        parameters: [...queryParameters(listQuerySchema), ...queryParameters(attributeQuerySchema)],
         responses: { "200": ok("A page of server versions", REF("ServerList")), ...problems(400, 401, 503) },
       },
     },
@@ -180,6 +189,37 @@ export function buildOpenApiDocument(version: string): JsonObject {
           "200": ok("The changed versions", REF("AllVersionsStatusResponse")),
           ...problems(400, 401, 403, 404, 503),
         },
+      },
+    },
+    "/v0.1/servers/{serverName}/classification": {
+      get: {
+        tags: ["servers"],
+        summary: "Categories and tags an administrator set for a server name, and their audit trail",
+        parameters: [SERVER_NAME],
+        responses: {
+          "200": ok("The override and its audit", REF("Classification")),
+          ...problems(401, 404, 503),
+        },
+      },
+      put: {
+        tags: ["publish"],
+        summary: "Set or clear the categories and tags of every version of a server name (administrators)",
+        description:
+          "Needs a token with a `*` permission. A list replaces the publisher's values of every version, present and future; null or absent keeps them; `{}` removes the override. Every change is audited.",
+        security: bearer,
+        parameters: [SERVER_NAME],
+        requestBody: body(REF("ClassificationUpdate")),
+        responses: {
+          "200": ok("The override and its audit", REF("Classification")),
+          ...problems(400, 401, 403, 404, 413, 503),
+        },
+      },
+    },
+    "/v0.1/categories": {
+      get: {
+        tags: ["servers"],
+        summary: "The taxonomy: category ids publishers may declare and filters may name",
+        responses: { "200": ok("Categories", REF("CategoryList")), ...problems(401) },
       },
     },
     "/v0.1/publish": {

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Auth } from "../auth";
 import { ProblemError } from "../errors";
-import type { RegistryService } from "../service";
-import type { StoredVersion } from "../store";
+import type { RegistryService, WrittenVersion } from "../service";
 import type { Metrics } from "./metrics";
+import { parseAttributeQuery } from "./classification-schemas";
 import { LSN_HEADER, readAfterHeader } from "./consistency";
 import { ifNoneMatchHits, type ProducedAnswer, type ReadCache } from "./read-cache";
-import { bulkStatusJson, listJson } from "./serialize";
+import { bulkStatusJson, entryJson, listJson } from "./serialize";
 import {
   includeDeletedQuerySchema,
   listQuerySchema,
@@ -77,6 +77,7 @@ function includeDeleted(request: FastifyRequest): boolean {
 /** The registry API of one prefix (/v0 or /v0.1). Handlers parse, call the service, and serialise. */
 export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { service, auth, metrics, readCache } = deps;
+  const { taxonomy } = service;
   const read = { preHandler: auth.readGuard };
   /** How a read runs: no older than the client's own write when it names one, tagged when cached. */
   const readOptions = (request: FastifyRequest) => ({
@@ -86,6 +87,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get("/servers", read, async (request, reply) => {
     const query = parseOrThrow(listQuerySchema, singleValues(request.query), "query");
+    const narrowing = parseAttributeQuery(request.query);
     const list = {
       cursor: query.cursor,
       limit: query.limit ?? 30,
@@ -93,6 +95,15 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       updatedSince: query.updated_since === undefined ? undefined : new Date(query.updated_since),
       version: query.version,
       includeDeleted: query.include_deleted === true,
+      attributes: {
+        categories: narrowing.category,
+        tags: narrowing.tag,
+        registryTypes: narrowing.registry_type,
+        transports: narrowing.transport,
+        statuses: narrowing.status,
+        remote: narrowing.remote,
+      },
+      facets: narrowing.facets,
     };
     const key = readKey(
       "list",
@@ -102,11 +113,15 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       list.updatedSince?.getTime(),
       list.version,
       list.includeDeleted,
+      JSON.stringify(narrowing),
     );
     const options = readOptions(request);
     return sendRead(readCache, request, reply, { key, atLeast: options.atLeast }, async () => {
       const page = await service.list(list, options);
-      return { json: listJson(page.entries, page.nextCursor), generation: page.generation };
+      return {
+        json: listJson(page.entries, page.nextCursor, taxonomy, page.facets),
+        generation: page.generation,
+      };
     });
   });
 
@@ -117,7 +132,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const key = readKey("versions", name, deleted);
     return sendRead(readCache, request, reply, { key, name, atLeast: options.atLeast }, async () => {
       const { rows, generation } = await service.versions(name, deleted, options);
-      return { json: listJson(rows, undefined), generation };
+      return { json: listJson(rows, undefined, taxonomy), generation };
     });
   });
 
@@ -136,7 +151,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
         { key, name: serverName, atLeast: options.atLeast },
         async () => {
           const { entry, generation } = await service.get(serverName, version, deleted, options);
-          return { json: entry.entryJson, generation };
+          return { json: entryJson(entry, taxonomy), generation };
         },
       );
     },
@@ -146,7 +161,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const caller = await auth.authenticate(request.headers.authorization);
     const { serverName, version } = request.params;
     const edited = await service.edit(caller, serverName, version, request.body);
-    return sendWritten(service, reply, edited.entryJson);
+    return sendWritten(service, reply, entryJson(edited, taxonomy, edited.warnings));
   });
 
   // The spec's optional DELETE: versions are never removed here, deletion is a status.
@@ -165,7 +180,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const change = parseOrThrow(statusUpdateRequestSchema, request.body, "body");
       const { serverName, version } = request.params;
       const changed = await service.setStatus(caller, serverName, version, change);
-      return sendWritten(service, reply, changed.entryJson);
+      return sendWritten(service, reply, entryJson(changed, taxonomy));
     },
   );
 
@@ -173,21 +188,21 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const caller = await auth.authenticate(request.headers.authorization);
     const change = parseOrThrow(statusUpdateRequestSchema, request.body, "body");
     const result = await service.setStatusAll(caller, request.params.serverName, change);
-    return sendWritten(service, reply, bulkStatusJson(result.updatedCount, result.servers));
+    return sendWritten(service, reply, bulkStatusJson(result.updatedCount, result.servers, taxonomy));
   });
 
   app.post("/publish", { preHandler: auth.publishRateLimit }, async (request, reply) => {
-    let stored: StoredVersion;
+    let stored: WrittenVersion;
     try {
       const caller = await auth.authenticate(request.headers.authorization);
-      stored = await service.publish(caller, request.body);
+      stored = await service.classified(await service.publish(caller, request.body));
     } catch (error) {
       const clientError = error instanceof ProblemError && error.status < 500;
       metrics.publishes.inc({ outcome: clientError ? "rejected" : "error" });
       throw error;
     }
     metrics.publishes.inc({ outcome: "success" });
-    return sendWritten(service, reply, stored.entryJson);
+    return sendWritten(service, reply, entryJson(stored, taxonomy, stored.warnings));
   });
 
   app.post("/validate", read, async (request) => service.validate(request.body));

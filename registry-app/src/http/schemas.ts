@@ -2,11 +2,17 @@ import { z } from "zod";
 import { authSchemas } from "../auth";
 import { ProblemError, type FieldProblem } from "../errors";
 import {
+  formatPath,
   OFFICIAL_META_KEY,
   serverJsonSchema,
   validationIssueSchema,
   validationResultSchema,
 } from "../schema";
+import {
+  CLASSIFICATION_META_KEY,
+  classificationMetaSchema,
+  facetsMetadataSchema,
+} from "./classification-schemas";
 
 /**
  * Request and response shapes of the HTTP API: the one source for validation, TypeScript types and
@@ -27,7 +33,10 @@ export const officialMetaSchema = z
 
 export const serverResponseSchema = z.object({
   server: serverJsonSchema,
-  _meta: z.object({ [OFFICIAL_META_KEY]: officialMetaSchema }),
+  _meta: z.object({
+    [OFFICIAL_META_KEY]: officialMetaSchema,
+    [CLASSIFICATION_META_KEY]: classificationMetaSchema.optional(),
+  }),
 });
 
 export const serverListSchema = z.object({
@@ -35,6 +44,8 @@ export const serverListSchema = z.object({
   metadata: z.object({
     nextCursor: z.string().optional().describe("Present only when more results follow; pass it as `cursor`"),
     count: z.number().int().describe("Number of items in this page"),
+    totalCount: z.number().int().optional().describe("Versions on every page (only with `facets`)"),
+    facets: facetsMetadataSchema.optional(),
   }),
 });
 
@@ -152,7 +163,7 @@ export function parseOrThrow<T extends z.ZodType>(
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const errors: FieldProblem[] = result.error.issues.map((issue) => ({
-    location: [where, ...issue.path.map(String)].join("."),
+    location: issue.path.length === 0 ? where : `${where}.${formatPath(issue.path)}`,
     message: issue.message,
   }));
   throw new ProblemError(

@@ -1,15 +1,75 @@
-/** What a list answer needs of each entry: its API entry as stored (migration 4's entry_json). */
+import type { Taxonomy } from "../classification";
+import type { ValidationIssue } from "../schema";
+import type { FacetCounts } from "../service";
+import type { VersionClassification } from "../store";
+import { CLASSIFICATION_META_KEY } from "./classification-schemas";
+
+const CLASSIFICATION_KEY = JSON.stringify(CLASSIFICATION_META_KEY);
+
+/** What an answer needs of each entry: its API entry as stored (migration 4) and its classification (5). */
 interface Rendered {
   entryJson: string;
+  classification?: VersionClassification;
 }
 
-/** A list answer as JSON text: the stored entries spliced in verbatim, never parsed or re-serialised. */
-export function listJson(entries: readonly Rendered[], nextCursor: string | undefined): string {
-  const metadata =
-    nextCursor === undefined ? { count: entries.length } : { nextCursor, count: entries.length };
-  return `{"servers":[${entries.map((entry) => entry.entryJson).join(",")}],"metadata":${JSON.stringify(metadata)}}`;
+/** Labels are [a-z0-9-] (normalised by the database or validated), so they need no escaping. */
+const labels = (values: readonly string[]) => (values.length === 0 ? "[]" : `["${values.join('","')}"]`);
+
+/**
+ * The registry-owned classification key of an entry's _meta, or "" when there is nothing to show:
+ * effective categories (the taxonomy's only) and tags, which parts an administrator set, and (publish
+ * and edit answers only) what was not indexed as written.
+ */
+function classificationMeta(
+  c: VersionClassification | undefined,
+  taxonomy: Taxonomy,
+  warnings?: ValidationIssue[],
+): string {
+  const categories = c === undefined ? [] : c.categories.filter((id) => taxonomy.has(id));
+  const tags = c?.tags ?? [];
+  const curated = [c?.categoriesCurated ? "categories" : "", c?.tagsCurated ? "tags" : ""].filter(Boolean);
+  const noted = warnings ?? [];
+  if (categories.length === 0 && tags.length === 0 && curated.length === 0 && noted.length === 0) return "";
+  return (
+    `,${CLASSIFICATION_KEY}:{"categories":${labels(categories)},"tags":${labels(tags)}` +
+    (curated.length === 0 ? "" : `,"curated":${labels(curated)}`) +
+    (noted.length === 0
+      ? ""
+      : `,"warnings":${JSON.stringify(noted.map(({ path, message, reference }) => ({ path, message, reference })))}`) +
+    "}"
+  );
 }
 
-export function bulkStatusJson(updatedCount: number, servers: readonly Rendered[]): string {
-  return `{"updatedCount":${updatedCount},"servers":[${servers.map((entry) => entry.entryJson).join(",")}]}`;
+/**
+ * One ServerResponse as JSON text: the stored entry verbatim (never parsed or re-serialised), with the
+ * classification spliced in as the last key of its _meta. The taxonomy is the operator's (a file the
+ * database does not know), so it is applied here, not when the row is written. The stored entry ends
+ * with the official object's, _meta's and the entry's closing braces.
+ */
+export function entryJson(entry: Rendered, taxonomy: Taxonomy, warnings?: ValidationIssue[]): string {
+  const meta = classificationMeta(entry.classification, taxonomy, warnings);
+  return meta === "" ? entry.entryJson : `${entry.entryJson.slice(0, -2)}${meta}}}`;
+}
+
+export function listJson(
+  entries: readonly Rendered[],
+  nextCursor: string | undefined,
+  taxonomy: Taxonomy,
+  counted?: FacetCounts,
+): string {
+  const metadata = {
+    ...(nextCursor === undefined ? {} : { nextCursor }),
+    count: entries.length,
+    ...(counted === undefined ? {} : { totalCount: counted.total, facets: counted.facets }),
+  };
+  const servers = entries.map((entry) => entryJson(entry, taxonomy)).join(",");
+  return `{"servers":[${servers}],"metadata":${JSON.stringify(metadata)}}`;
+}
+
+export function bulkStatusJson(
+  updatedCount: number,
+  servers: readonly Rendered[],
+  taxonomy: Taxonomy,
+): string {
+  return `{"updatedCount":${updatedCount},"servers":[${servers.map((entry) => entryJson(entry, taxonomy)).join(",")}]}`;
 }

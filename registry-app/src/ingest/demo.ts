@@ -1,4 +1,4 @@
-import { CURRENT_SCHEMA_URL } from "../schema";
+import { CURRENT_SCHEMA_URL, PUBLISHER_META_KEY } from "../schema";
 
 /**
  * The small catalogue `npm start` seeds into a fresh embedded database, written for this project
@@ -29,10 +29,16 @@ function npmPackage(
 
 const repository = (slug: string) => ({ url: `https://github.com/example/${slug}`, source: "github" });
 
+/** Categories and tags as a publisher declares them, so the demo has something to filter and count. */
+const classified = (categories: string[], tags: string[]) => ({
+  _meta: { [PUBLISHER_META_KEY]: { categories, tags } },
+});
+
 export const DEMO_CATALOGUE: readonly Record<string, unknown>[] = [
   ...["0.9.0", "1.0.0", "1.1.0"].map((version) => ({
     $schema: CURRENT_SCHEMA_URL,
     name: "com.example/weather",
+    ...classified(["location"], ["weather", "forecasts"]),
     title: "Weather",
     description: "Current conditions and seven-day forecasts for any city.",
     version,
@@ -46,6 +52,7 @@ export const DEMO_CATALOGUE: readonly Record<string, unknown>[] = [
   {
     $schema: CURRENT_SCHEMA_URL,
     name: "com.example/postgres-explorer",
+    ...classified(["databases", "developer-tools"], ["postgresql", "sql", "read-only"]),
     title: "Postgres Explorer",
     description: "Read-only SQL queries and schema browsing for PostgreSQL databases.",
     version: "2.3.1",
@@ -71,6 +78,7 @@ export const DEMO_CATALOGUE: readonly Record<string, unknown>[] = [
   {
     $schema: CURRENT_SCHEMA_URL,
     name: "com.example/filesystem",
+    ...classified(["file-systems"], ["files", "local"]),
     title: "Filesystem",
     description: "Read, write and search files inside directories you allow.",
     version: "1.4.0",
@@ -92,6 +100,7 @@ export const DEMO_CATALOGUE: readonly Record<string, unknown>[] = [
   {
     $schema: CURRENT_SCHEMA_URL,
     name: "com.example/issue-tracker",
+    ...classified(["productivity", "developer-tools"], ["issues", "hosted"]),
     title: "Issue Tracker",
     description: "Search, create and triage issues in the team's tracker over a hosted endpoint.",
     version: "2025.11.0",
@@ -113,6 +122,7 @@ export const DEMO_CATALOGUE: readonly Record<string, unknown>[] = [
   {
     $schema: CURRENT_SCHEMA_URL,
     name: "com.example/calendar",
+    ...classified(["productivity"], ["calendar", "meetings"]),
     title: "Calendar",
     description: "Find free slots, list events and schedule meetings across calendars.",
     version: "0.3.0-beta.2",
@@ -131,6 +141,7 @@ export const DEMO_CATALOGUE: readonly Record<string, unknown>[] = [
   {
     $schema: CURRENT_SCHEMA_URL,
     name: "com.example/docs-search",
+    ...classified(["search", "knowledge"], ["documentation", "semantic-search"]),
     title: "Docs Search",
     description: "Semantic search over internal documentation with cited answers.",
     version: "1.0.0",

@@ -4,10 +4,18 @@ import type { RuleParams } from "./server-json";
 /**
  * Kinds of findings. The official registry's four ("json": unparsable body, "schema": server.schema.json,
  * "semantic": registry rules, "linter"), plus this registry's "registry" (depends on what the registry
- * already holds: duplicate version, version cap, remote URL of another name) and "package" (ownership
- * proof in the package's own registry).
+ * already holds: duplicate version, version cap, remote URL of another name), "package" (ownership
+ * proof in the package's own registry) and "classification" (publisher categories and tags: never errors).
  */
-export const ISSUE_TYPES = ["json", "schema", "semantic", "linter", "registry", "package"] as const;
+export const ISSUE_TYPES = [
+  "json",
+  "schema",
+  "semantic",
+  "linter",
+  "registry",
+  "package",
+  "classification",
+] as const;
 
 /** One finding of POST /validate, shaped like the official registry's; `type` is one of ISSUE_TYPES. */
 export interface ValidationIssue {

@@ -1,5 +1,6 @@
 export { GenerationReader } from "./generation";
-export { decodeCursor, encodeCursor, type Cursor } from "./cursor";
+export { ClassificationService, type ClassificationUpdate, type ClassificationView } from "./classification";
+export { decodeCursor, encodeCursor, filterDigest, type Cursor } from "./cursor";
 export {
   DuplicateVersionError,
   MAX_VERSIONS_PER_NAME,
@@ -17,6 +18,7 @@ export {
   type RegistryServiceOptions,
   type ServiceEvents,
   type StatusChange,
+  type WrittenVersion,
 } from "./registry";
 export {
   chooseLatest,
@@ -26,3 +28,4 @@ export {
   precedence,
   type VersionFacts,
 } from "./versions";
+export { FACET_NAMES, type AttributeFilter, type FacetCounts, type FacetName } from "../store";

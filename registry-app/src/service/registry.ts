@@ -1,10 +1,15 @@
 import { assertCanEdit, assertCanPublish, type RegistryClaims } from "../auth";
+import { DEFAULT_TAXONOMY, publisherClassification, type Taxonomy } from "../classification";
 import { ProblemError, type FieldProblem } from "../errors";
 import { validateServerJson, type ServerJson, type ValidationIssue, type ValidationResult } from "../schema";
 import {
   StoreRefusedValueError,
+  type AttributeFilter,
   type EntryRow,
+  type FacetCounts,
+  type FacetName,
   type Freshness,
+  type ListFilter,
   type PublishRequest,
   type ServerStatus,
   type ServerStore,
@@ -14,6 +19,8 @@ import {
 } from "../store";
 import type { PackageCheck, PackageVerifier } from "../verify";
 import { decodeCursor, encodeCursor } from "./cursor";
+import { FacetIndex } from "./facet-index";
+import { assertKnownCategories, cursorFilters, hasAttributeFilter, includesDeleted } from "./narrowing";
 import { GenerationReader } from "./generation";
 import { chooseLatest, plainSemverMain, precedence } from "./versions";
 
@@ -31,6 +38,10 @@ export interface ListQuery {
   /** "latest" or an exact version. */
   version?: string;
   includeDeleted: boolean;
+  /** Categories (taxonomy ids), tags, package types, transports, remote, status. */
+  attributes?: AttributeFilter;
+  /** Facets to count over the whole result set. */
+  facets?: readonly FacetName[];
 }
 
 export interface ListPage {
@@ -38,6 +49,7 @@ export interface ListPage {
   nextCursor?: string;
   /** The generation the page was read under (when asked for and not empty). */
   generation?: string;
+  facets?: FacetCounts;
 }
 
 /** How a read runs: how fresh it must be, and whether the answer should carry its generation. */
@@ -58,6 +70,9 @@ export interface EntryAnswer {
   generation?: string;
 }
 
+/** A stored version plus the warnings its document drew (classification only; never errors). */
+export type WrittenVersion = StoredVersion & { warnings: ValidationIssue[] };
+
 export interface StatusChange {
   status: ServerStatus;
   statusMessage?: string;
@@ -72,6 +87,8 @@ export interface BulkStatusResult {
 export interface ServiceEvents {
   /** Every server.json validation: /validate, publish, edit, seed, import and sync. */
   validated(outcome: "valid" | "invalid"): void;
+  /** Facet counts of a list: from the in-memory index, or in SQL (search, exact version, index off). */
+  facetsCounted(source: "index" | "sql"): void;
 }
 
 export interface PackageVerification {
@@ -84,6 +101,10 @@ export interface RegistryServiceOptions {
   maxVersionsPerName?: number;
   events?: ServiceEvents;
   packages?: PackageVerification;
+  /** Categories publishers may declare and filters may name (MCP_REGISTRY_CATEGORIES_FILE). */
+  taxonomy?: Taxonomy;
+  /** Count facets in memory (a FacetIndex) where a request allows it; false: always in SQL. */
+  facetIndex?: boolean;
 }
 
 const SYSTEM_METHOD = "system";
@@ -213,6 +234,9 @@ export class RegistryService {
   private readonly events: ServiceEvents | undefined;
   private readonly generations: GenerationReader;
   private readonly packages: PackageVerification | undefined;
+  readonly taxonomy: Taxonomy;
+  private readonly knownCategories: ReadonlySet<string>;
+  private readonly facetIndex: FacetIndex | undefined;
 
   constructor(
     private readonly store: ServerStore,
@@ -221,7 +245,20 @@ export class RegistryService {
     this.maxVersions = options.maxVersionsPerName ?? MAX_VERSIONS_PER_NAME;
     this.events = options.events;
     this.packages = options.packages;
+    this.taxonomy = options.taxonomy ?? DEFAULT_TAXONOMY;
+    this.knownCategories = new Set(this.taxonomy.ids);
     this.generations = new GenerationReader((names) => store.freshness(names));
+    // The index reads its changes on the primary, so it compares itself with the primary's generation.
+    const primary = store.hasReadPool
+      ? new GenerationReader((names) => store.primaryFreshness(names))
+      : this.generations;
+    this.facetIndex =
+      options.facetIndex === false
+        ? undefined
+        : new FacetIndex(
+            async () => (await primary.current()).global,
+            (since) => store.facetChanges(since),
+          );
   }
 
   /**
@@ -255,7 +292,7 @@ export class RegistryService {
         this.registryFindings(result.server),
         this.packageFindings(result.server),
       ]);
-      issues.push(...held, ...packages);
+      issues.push(...held, ...packages, ...publisherClassification(result.server, this.taxonomy).issues);
     }
     issues.sort(bySeverity);
     const valid = !issues.some((issue) => issue.severity === "error");
@@ -321,10 +358,11 @@ export class RegistryService {
   }
 
   /** POST /publish: stores a new version and moves latest if it is greater; all or nothing. */
-  async publish(caller: RegistryClaims, input: unknown): Promise<StoredVersion> {
+  async publish(caller: RegistryClaims, input: unknown): Promise<WrittenVersion> {
     const server = this.publishable(caller, input);
     await this.assertPackagesOwned(caller, server);
-    return this.storeVersion(server);
+    const stored = await this.storeVersion(server);
+    return { ...stored, warnings: this.classificationWarnings(server) };
   }
 
   /**
@@ -440,6 +478,22 @@ export class RegistryService {
   }
 
   /**
+   * A published version with its effective classification, which registry_publish does not return:
+   * one more read, for answers that show it (ingestion does without).
+   */
+  async classified(stored: WrittenVersion): Promise<WrittenVersion> {
+    if (stored.classification !== undefined) return stored;
+    return { ...stored, classification: await this.store.classificationOf(stored.id) };
+  }
+
+  /** What the registry did not index as the publisher wrote it (unknown categories, unusable tags). */
+  private classificationWarnings(server: ServerJson): ValidationIssue[] {
+    return publisherClassification(server, this.taxonomy).issues.filter(
+      (issue) => issue.severity === "warning",
+    );
+  }
+
+  /**
    * One round trip (the database orders plain MAJOR.MINOR.PATCH versions itself); one more when the
    * current latest needs node-semver, repeated only while other publishes keep moving the latest.
    */
@@ -510,7 +564,7 @@ export class RegistryService {
   }
 
   /** PUT /servers/{name}/versions/{version}: replaces the document of an existing version. */
-  async edit(caller: RegistryClaims, name: string, version: string, input: unknown): Promise<StoredVersion> {
+  async edit(caller: RegistryClaims, name: string, version: string, input: unknown): Promise<WrittenVersion> {
     assertCanEdit(caller, name);
     const result = validateServerJson(input);
     this.events?.validated(result.server ? "valid" : "invalid");
@@ -540,7 +594,7 @@ export class RegistryService {
     // verified, as in the official registry, so they can be fixed up.
     const stored = await this.store.get(name, version);
     if (stored !== undefined && stored.status !== "deleted") await this.assertPackagesOwned(caller, server);
-    return this.store.withNameLock(name, async (writer) => {
+    const edited = await this.store.withNameLock(name, async (writer) => {
       const existing = await writer.find(version);
       if (existing === undefined) throw notFound(`Server "${name}" has no version "${version}".`);
       await this.claimRemotes(writer, server);
@@ -551,6 +605,7 @@ export class RegistryService {
         at: await writer.now(),
       });
     });
+    return { ...edited, warnings: this.classificationWarnings(server) };
   }
 
   /** PATCH .../versions/{version}/status; `latest` names the current latest version. */
@@ -634,41 +689,84 @@ export class RegistryService {
     if (target !== undefined && target.id !== current?.id) await writer.setLatest(target.id, at);
   }
 
-  /** GET /servers: keyset pages in (name, version) order, or ranked when searching. */
+  /**
+   * GET /servers: keyset pages in (name, version) order, or ranked when searching; facet counts over
+   * the whole result set alongside (a second read, run concurrently).
+   */
   async list(query: ListQuery, options: ReadOptions): Promise<ListPage> {
+    assertKnownCategories(this.taxonomy, query.attributes);
     const filter = {
       limit: query.limit + 1,
       // updated_since readers (sync) must see deletions.
-      includeDeleted: query.includeDeleted || query.updatedSince !== undefined,
+      includeDeleted: includesDeleted(query.includeDeleted, query.updatedSince, query.attributes),
       updatedSince: query.updatedSince,
       latestOnly: query.version === "latest",
       version: query.version === "latest" ? undefined : query.version,
+      attributes: query.attributes,
     };
+    const filters = cursorFilters(query);
+    const legacy = !hasAttributeFilter(query.attributes);
     const search = query.search?.trim();
-    if (search) {
-      const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, "search");
+    const cursor =
+      query.cursor === undefined
+        ? undefined
+        : decodeCursor(query.cursor, search ? "search" : "list", filters, legacy);
+    const facets = this.countFacets({ ...filter, search }, query.facets, options);
+    const page = async (): Promise<Omit<ListPage, "facets">> => {
+      if (search) {
+        const { rows, generation } = await this.store.reading(options, (reader) =>
+          reader.search({ ...filter, text: search, after: cursor?.kind === "search" ? cursor : undefined }),
+        );
+        const entries = rows.slice(0, query.limit);
+        const last = entries[entries.length - 1];
+        const nextCursor =
+          rows.length > query.limit && last
+            ? encodeCursor({
+                kind: "search",
+                score: last.score,
+                name: last.name,
+                version: last.version,
+                filters,
+              })
+            : undefined;
+        return { entries, nextCursor, generation };
+      }
+      const listed = { ...filter, after: cursor?.kind === "list" ? cursor : undefined };
       const { rows, generation } = await this.store.reading(options, (reader) =>
-        reader.search({ ...filter, text: search, after: after?.kind === "search" ? after : undefined }),
+        legacy ? reader.list(listed) : reader.narrowedList(listed),
       );
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
+      const entries = rows.slice(0, query.limit);
+      const last = entries[entries.length - 1];
       const nextCursor =
         rows.length > query.limit && last
-          ? encodeCursor({ kind: "search", score: last.score, name: last.name, version: last.version })
+          ? encodeCursor({ kind: "list", name: last.name, version: last.version, filters })
           : undefined;
-      return { entries: page, nextCursor, generation };
+      return { entries, nextCursor, generation };
+    };
+    const [listed, counted] = await Promise.all([page(), facets]);
+    return counted === undefined ? listed : { ...listed, facets: counted };
+  }
+
+  /**
+   * Facet counts: in memory when the request narrows only by scope and attributes (the catalogue's
+   * browsing), in SQL when it also searches, asks for an exact version or for updated_since.
+   */
+  private async countFacets(
+    filter: Omit<ListFilter, "after" | "limit"> & { search?: string },
+    facets: readonly FacetName[] | undefined,
+    options: ReadOptions,
+  ): Promise<FacetCounts | undefined> {
+    if (facets === undefined || facets.length === 0) return undefined;
+    const inMemory = !filter.search && filter.version === undefined && filter.updatedSince === undefined;
+    if (this.facetIndex !== undefined && inMemory) {
+      const table = await this.facetIndex.current();
+      this.events?.facetsCounted("index");
+      return table.count(filter, filter.attributes ?? {}, facets, this.knownCategories);
     }
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, "list");
-    const { rows, generation } = await this.store.reading(options, (reader) =>
-      reader.list({ ...filter, after: after?.kind === "list" ? after : undefined }),
+    this.events?.facetsCounted("sql");
+    return this.store.reading(options, (reader) =>
+      reader.facets({ ...filter, facets, knownCategories: this.taxonomy.ids }),
     );
-    const page = rows.slice(0, query.limit);
-    const last = page[page.length - 1];
-    const nextCursor =
-      rows.length > query.limit && last
-        ? encodeCursor({ kind: "list", name: last.name, version: last.version })
-        : undefined;
-    return { entries: page, nextCursor, generation };
   }
 
   /** GET /servers/{name}/versions: newest publication first. */

@@ -16,6 +16,24 @@ export {
   type MigrationResult,
 } from "./migrations";
 export { refusedValueError, StoreRefusedValueError } from "./refusals";
+export { FACET_NAMES, type AttributeFilter, type FacetName } from "./attributes";
+export {
+  ClassificationStore,
+  type AuditEntry,
+  type ClassificationOverride,
+  type OverrideOutcome,
+  type OverrideValues,
+} from "./classifications";
+export {
+  byCount,
+  countFacets,
+  type FacetChanges,
+  type FacetCount,
+  type FacetCounts,
+  type FacetRequest,
+  type FacetResult,
+  type FacetRow,
+} from "./facets";
 export {
   EntryReader,
   searchTsquery,
@@ -33,4 +51,5 @@ export {
   type ServerStatus,
   type StoredVersion,
   type Tagged,
+  type VersionClassification,
 } from "./servers";

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { CLASSIFICATION_MIGRATION_SQL } from "./classification-migration";
 import type { Database, Queryable } from "./db";
 import { READ_PATH_MIGRATION } from "./read-path-migration";
 
@@ -245,6 +246,11 @@ END $$;
 `,
   },
   READ_PATH_MIGRATION,
+  {
+    version: 5,
+    name: "categories, tags, administrator overrides with their audit, filter columns",
+    sql: CLASSIFICATION_MIGRATION_SQL,
+  },
 ];
 
 /** Advisory lock key of `migrate`, so replicas and Jobs starting together never race on DDL. */

@@ -48,6 +48,9 @@ INSERT INTO registry_name_generations (name, value)
     (SELECT greatest((SELECT max(value) FROM registry_generation_shards),
       (extract(epoch FROM clock_timestamp()) * 1000000)::bigint) AS value) start;
 
+-- The deferred constraint triggers of earlier migrations fire at the end of this UPDATE instead of at
+-- commit: PostgreSQL refuses the ALTER TABLE below while trigger events are pending.
+SET CONSTRAINTS ALL IMMEDIATE;
 UPDATE server_versions SET entry_json = registry_entry_json(document, status, status_message,
   status_changed_at, published_at, updated_at, is_latest);
 ALTER TABLE server_versions ALTER COLUMN entry_json SET NOT NULL;

@@ -1,4 +1,7 @@
+import { attributeFilterConditions, type AttributeFilter } from "./attributes";
 import { DatabaseUnavailableError, isConnectionError, type Database, type Queryable } from "./db";
+import { countFacets, facetChanges, type FacetChanges, type FacetCounts, type FacetRequest } from "./facets";
+import { narrowedListQuery } from "./narrowed";
 
 export type ServerStatus = "active" | "deprecated" | "deleted";
 
@@ -19,14 +22,20 @@ export interface StoredVersion {
   isLatest: boolean;
   /** The API entry (`{"server":…,"_meta":{…}}`) as stored with the row (migration 4). */
   entryJson: string;
+  /** Absent only on rows registry_publish_many returns (it predates migration 5's columns). */
+  classification?: VersionClassification;
 }
 
-/** One entry of a read answer: its keys (cursors, the deleted check) and its stored API entry. */
+/**
+ * One entry of a read answer: its keys (cursors, the deleted check), its stored API entry and its
+ * classification (spliced into the entry's _meta when served).
+ */
 export interface EntryRow {
   name: string;
   version: string;
   status: ServerStatus;
   entryJson: string;
+  classification: VersionClassification;
 }
 
 /**
@@ -52,6 +61,16 @@ export interface Freshness {
   replayed: string | null;
 }
 
+/** Effective categories and tags of a version (an administrator's override, else the publisher's). */
+export interface VersionClassification {
+  /** Every well-formed id; readers keep to the taxonomy's. */
+  categories: string[];
+  tags: string[];
+  /** Set by an administrator for the whole server name, not by the publisher. */
+  categoriesCurated: boolean;
+  tagsCurated: boolean;
+}
+
 /** What the latest-version rules need to know about each version of a name. */
 export interface RankingRow {
   id: string;
@@ -70,6 +89,8 @@ export interface ListFilter {
   version?: string;
   /** Keyset position: rows strictly after (name, version). */
   after?: { name: string; version: string };
+  /** Categories, tags, package types, transports, remotes, statuses (migration 5). */
+  attributes?: AttributeFilter;
 }
 
 export interface SearchFilter extends Omit<ListFilter, "after"> {
@@ -87,7 +108,7 @@ export interface NewVersion {
   at: Date;
 }
 
-interface VersionRecord {
+export interface VersionRecord {
   id: string;
   name: string;
   version: string;
@@ -99,6 +120,10 @@ interface VersionRecord {
   updated_at: string;
   is_latest: boolean;
   entry_json: string;
+  categories: string;
+  tags: string;
+  categories_curated: boolean;
+  tags_curated: boolean;
 }
 
 interface EntryRecord {
@@ -106,6 +131,10 @@ interface EntryRecord {
   version: string;
   status: ServerStatus;
   entry_json: string;
+  categories: string;
+  tags: string;
+  categories_curated: boolean;
+  tags_curated: boolean;
   generation?: string | null;
 }
 
@@ -113,13 +142,20 @@ interface EntryRecord {
 const iso = (column: string) =>
   `to_char(v.${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
 
+/**
+ * Migration 5's classification of a version; the lists comma-joined (labels are [a-z0-9-]), which
+ * splits several times faster than the driver parses array literals.
+ */
+export const CLASSIFICATION_COLUMNS = `array_to_string(v.categories, ',') AS categories,
+  array_to_string(v.tags, ',') AS tags, v.categories_curated, v.tags_curated`;
+
 /** The columns of a StoredVersion; every query using them names server_versions `v`. */
-const COLUMNS = `v.id::text AS id, v.name, v.version, v.document::text AS document_json, v.status,
+export const COLUMNS = `v.id::text AS id, v.name, v.version, v.document::text AS document_json, v.status,
   v.status_message, ${iso("status_changed_at")}, ${iso("published_at")}, ${iso("updated_at")}, v.is_latest,
-  v.entry_json`;
+  v.entry_json, ${CLASSIFICATION_COLUMNS}`;
 
 /** What a read answer needs of each row; every query using them names server_versions `v`. */
-const ENTRY_COLUMNS = "v.name, v.version, v.status, v.entry_json";
+const ENTRY_COLUMNS = `v.name, v.version, v.status, v.entry_json, ${CLASSIFICATION_COLUMNS}`;
 
 /**
  * The generation of everything: sum and maximum of the 16 shards. The sum grows with every commit
@@ -233,10 +269,15 @@ export function nameLockKey(name: string): number {
   return hash | 0;
 }
 
+/** Constant SQL that takes the write lock of `name` until the transaction ends. */
+export function nameLockPrelude(name: string): string {
+  return `SELECT pg_advisory_xact_lock(${NAME_LOCK_CLASS}, ${nameLockKey(name)})`;
+}
+
 /** Most words of a search query that reach the full-text query. */
 const MAX_SEARCH_WORDS = 10;
 
-function toStored(row: VersionRecord): StoredVersion {
+export function toStored(row: VersionRecord): StoredVersion {
   return {
     id: row.id,
     name: row.name,
@@ -249,6 +290,7 @@ function toStored(row: VersionRecord): StoredVersion {
     updatedAt: row.updated_at,
     isLatest: row.is_latest,
     entryJson: row.entry_json,
+    classification: toClassification(row),
   };
 }
 
@@ -259,8 +301,25 @@ function toTagged(rows: EntryRecord[]): Tagged<EntryRow> {
       version: row.version,
       status: row.status,
       entryJson: row.entry_json,
+      classification: toClassification(row),
     })),
     generation: rows[0]?.generation ?? undefined,
+  };
+}
+
+const labelList = (joined: string): string[] => (joined === "" ? [] : joined.split(","));
+
+export function toClassification(row: {
+  categories: string;
+  tags: string;
+  categories_curated: boolean;
+  tags_curated: boolean;
+}): VersionClassification {
+  return {
+    categories: labelList(row.categories),
+    tags: labelList(row.tags),
+    categoriesCurated: row.categories_curated,
+    tagsCurated: row.tags_curated,
   };
 }
 
@@ -278,12 +337,12 @@ export function searchTsquery(text: string): { any: string; all: string } | null
   return { any: terms.join(" | "), all: terms.join(" & ") };
 }
 
-function likePattern(text: string): string {
+export function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
 }
 
-/** SQL conditions shared by list and search. */
-function filterConditions(filter: Omit<ListFilter, "after" | "limit">, params: unknown[]): string[] {
+/** SQL conditions shared by list, search and facet counts. */
+export function filterConditions(filter: Omit<ListFilter, "after" | "limit">, params: unknown[]): string[] {
   const conditions: string[] = [];
   if (!filter.includeDeleted) conditions.push("v.status <> 'deleted'");
   if (filter.updatedSince !== undefined) {
@@ -295,6 +354,7 @@ function filterConditions(filter: Omit<ListFilter, "after" | "limit">, params: u
     params.push(filter.version);
     conditions.push(`v.version = $${params.length}`);
   }
+  conditions.push(...attributeFilterConditions(filter.attributes, params));
   return conditions;
 }
 
@@ -356,6 +416,18 @@ export class EntryReader {
       { prepare: true },
     );
     return toTagged(rows);
+  }
+
+  /** A list page narrowed by attribute filters, found on the covering index first (see narrowedListQuery). */
+  async narrowedList(filter: ListFilter): Promise<Tagged<EntryRow>> {
+    const { text, params } = narrowedListQuery(filter, `${ENTRY_COLUMNS}${this.tag(GLOBAL_GENERATION)}`);
+    const { rows } = await this.q.query<EntryRecord>(text, params, { prepare: true });
+    return toTagged(rows);
+  }
+
+  /** Facet counts over the versions a list or search would return (every page), in SQL. */
+  facets(request: FacetRequest): Promise<FacetCounts> {
+    return countFacets(this.q, request);
   }
 
   /**
@@ -524,6 +596,36 @@ export class ServerStore {
     return selectVersion(this.db, name, version);
   }
 
+  async getLatest(name: string): Promise<StoredVersion | undefined> {
+    const { rows } = await this.db.query<VersionRecord>(
+      `SELECT ${COLUMNS} FROM server_versions v WHERE v.name = $1 AND v.is_latest`,
+      [name],
+    );
+    return rows[0] === undefined ? undefined : toStored(rows[0]);
+  }
+
+  /**
+   * Generations on the primary as of one statement: what the facet index, which reads its changes on
+   * the primary, compares itself with (a standby's may lag behind rows the index already holds).
+   */
+  primaryFreshness(names: readonly string[]): Promise<Freshness> {
+    return this.freshnessOn(this.db, names);
+  }
+
+  /** The effective classification of one version (registry_publish_many returns rows without it). */
+  async classificationOf(id: string): Promise<VersionClassification | undefined> {
+    const { rows } = await this.db.query<Parameters<typeof toClassification>[0]>(
+      `SELECT ${CLASSIFICATION_COLUMNS} FROM server_versions v WHERE v.id = $1`,
+      [id],
+    );
+    return rows[0] === undefined ? undefined : toClassification(rows[0]);
+  }
+
+  /** Facet columns of the versions written since a snapshot's xmin ("0": all), on the primary. */
+  facetChanges(since: string): Promise<FacetChanges> {
+    return facetChanges(this.db, since);
+  }
+
   async countVersions(name: string): Promise<number> {
     const { rows } = await this.db.query<{ count: number }>(
       "SELECT count(*)::int AS count FROM server_versions WHERE name = $1",
@@ -612,9 +714,7 @@ export class ServerStore {
 
   /** Runs fn in one transaction that holds the write lock of `name` until commit. */
   withNameLock<T>(name: string, fn: (tx: ServerWriter) => Promise<T>): Promise<T> {
-    return this.db.transaction((tx) => fn(new ServerWriter(tx, name)), {
-      prelude: `SELECT pg_advisory_xact_lock(${NAME_LOCK_CLASS}, ${nameLockKey(name)})`,
-    });
+    return this.db.transaction((tx) => fn(new ServerWriter(tx, name)), { prelude: nameLockPrelude(name) });
   }
 }
 

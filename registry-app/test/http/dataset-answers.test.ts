@@ -11,7 +11,8 @@ import { testRegistry, type TestRegistry } from "../support/registry";
  * The read answers on the real dataset, compared with what the build before the read-path rework
  * (commit b80a4df) answered: every page of three cursor walks, 60 searches, the versions of 100 names
  * and the latest of every name, byte for byte except timestamps. The golden file holds digests that
- * build produced with RECORD_DATASET_ANSWERS=1 (same data, same statuses, same requests).
+ * build produced with RECORD_DATASET_ANSWERS=1 (same data, same statuses, same requests); walks and
+ * searches re-recorded with cursors masked on 5c15c9c (which matched b80a4df unmasked): this build's digests.
  */
 const GOLDEN = path.join(__dirname, "dataset-answers.golden.json");
 
@@ -22,9 +23,14 @@ interface Golden {
   digests: Record<string, string>;
 }
 
-/** Timestamps differ between runs; everything else of an answer must not. */
+/**
+ * Timestamps differ between runs; everything else of an answer must not, except cursors: since
+ * issue 13 they carry a digest of their request's filters (the walks still follow them page by page).
+ */
 function masked(body: string): string {
-  return body.replace(/"(statusChangedAt|publishedAt|updatedAt)":"[^"]+"/g, '"$1":"T"');
+  return body
+    .replace(/"(statusChangedAt|publishedAt|updatedAt)":"[^"]+"/g, '"$1":"T"')
+    .replace(/"nextCursor":"[^"]+"/g, '"nextCursor":"C"');
 }
 
 describe("http: answers on the real dataset are unchanged", function () {
@@ -40,7 +46,8 @@ describe("http: answers on the real dataset are unchanged", function () {
       this.skip();
     }
     source = loadDataset(DATASET);
-    const scaled = scaleDataset(source, { copies: 1, minVersions: 3, maxVersions: 5 });
+    // The documents the golden build published: without issue 13's declared categories and tags.
+    const scaled = scaleDataset(source, { copies: 1, minVersions: 3, maxVersions: 5, classified: false });
     names = scaled.names;
     versions = scaled.documents.length;
     registry = await testRegistry("dataset_answers");

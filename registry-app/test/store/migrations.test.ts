@@ -63,6 +63,75 @@ describe("store: migrations", () => {
     }
   });
 
+  it("upgrades a database that holds round 1's data (schema 3) to this build's schema, every row kept", async () => {
+    const db = await freshDb("migrate_upgrade");
+    try {
+      const ROUND_1 = 3;
+      await migrate(
+        db,
+        MIGRATIONS.filter((m) => m.version <= ROUND_1),
+      );
+      // Rows as round 1's publish left them: three names, one with two versions, a deprecated one.
+      await db.query(`
+        INSERT INTO server_versions (name, version, document, description, title, status, status_message,
+          status_changed_at, published_at, updated_at, is_latest)
+        SELECT d->>'name', d->>'version', d, d->>'description', NULL, s, m,
+          '2025-05-01T00:00:00Z', '2025-05-01T00:00:00Z', '2025-05-02T00:00:00Z', l
+        FROM (VALUES
+          ('{"name":"com.example/a","version":"1.0.0","description":"a db server","_meta":{"io.modelcontextprotocol.registry/publisher-provided":{"categories":["databases"],"tags":["SQL"]}}}'::jsonb, 'active', NULL, false),
+          ('{"name":"com.example/a","version":"1.1.0","description":"a db server","packages":[{"registryType":"npm","identifier":"a","version":"1.1.0","transport":{"type":"stdio"}}]}'::jsonb, 'active', NULL, true),
+          ('{"name":"com.example/b","version":"2.0.0","description":"b","remotes":[{"type":"streamable-http","url":"https://b.example.com/mcp"}]}'::jsonb, 'deprecated', 'use c', true),
+          ('{"name":"com.example/c","version":"0.1.0","description":"c"}'::jsonb, 'active', NULL, true)
+        ) AS v(d, s, m, l)`);
+      const upgrade = await migrate(db);
+      assert.deepEqual(
+        upgrade.applied,
+        MIGRATIONS.filter((m) => m.version > ROUND_1).map((m) => m.version),
+      );
+      assert.equal(await schemaVersion(db), LATEST);
+      const { rows } = await db.query<{
+        name: string;
+        version: string;
+        status: string;
+        is_latest: boolean;
+        updated_at: string;
+      }>(
+        `SELECT name, version, status, is_latest, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS updated_at
+         FROM server_versions ORDER BY name, version`,
+      );
+      assert.deepEqual(
+        rows.map((r) => `${r.name}@${r.version} ${r.status} latest=${r.is_latest} ${r.updated_at}`),
+        [
+          "com.example/a@1.0.0 active latest=false 2025-05-02",
+          "com.example/a@1.1.0 active latest=true 2025-05-02",
+          "com.example/b@2.0.0 deprecated latest=true 2025-05-02",
+          "com.example/c@0.1.0 active latest=true 2025-05-02",
+        ],
+      );
+      // Migration 5 classified the existing versions: declared labels (normalised), package types, transports.
+      const classified = await db.query<{ v: string }>(
+        `SELECT version || ' ' || array_to_string(categories, ',') || ' ' || array_to_string(tags, ',') || ' ' ||
+           array_to_string(registry_types, ',') || ' ' || array_to_string(transports, ',') || ' ' || has_remote AS v
+         FROM server_versions ORDER BY name, version`,
+      );
+      assert.deepEqual(
+        classified.rows.map((r) => r.v),
+        [
+          "1.0.0 databases sql   false",
+          "1.1.0   npm stdio false",
+          "2.0.0    streamable-http true",
+          "0.1.0     false",
+        ],
+      );
+      // The service reads the upgraded rows like its own.
+      const store = new ServerStore(db);
+      const latest = await store.getLatest("com.example/b");
+      assert.equal(latest?.version, "2.0.0");
+    } finally {
+      await db.close();
+    }
+  });
+
   it("keeps a timestamptz published_at column and indexes for lookups, search and the latest invariant", async () => {
     const db = await freshDb("migrate_shape");
     try {

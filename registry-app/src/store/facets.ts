@@ -1,0 +1,175 @@
+import { attributeConditions, type AttributeFilter, type FacetName } from "./attributes";
+import type { Database, Queryable } from "./db";
+import { filterConditions, likePattern, searchTsquery, type ListFilter, type ServerStatus } from "./servers";
+
+export interface FacetCount {
+  value: string;
+  count: number;
+}
+
+export interface FacetResult {
+  /** Over the result set under every filter; values without versions left out. */
+  counts: FacetCount[];
+  /** Over the result set without this facet's own filter; present only when that filter is given. */
+  unfiltered?: FacetCount[];
+}
+
+export interface FacetRequest extends Omit<ListFilter, "after" | "limit" | "attributes"> {
+  attributes?: AttributeFilter;
+  /** Ranked search text: the facets cover the versions the search matches. */
+  search?: string;
+  facets: readonly FacetName[];
+  /** Category ids the category facet reports (the taxonomy's). */
+  knownCategories: readonly string[];
+}
+
+export interface FacetCounts {
+  /** Versions in the whole result set (every page). */
+  total: number;
+  facets: Partial<Record<FacetName, FacetResult>>;
+}
+
+/** How each facet's values come out of one base row. */
+const FACET_VALUES: Record<FacetName, { from: string; value: string }> = {
+  category: { from: "unnest(base.categories) AS value", value: "value" },
+  tag: { from: "unnest(base.tags) AS value", value: "value" },
+  registry_type: { from: "unnest(base.registry_types) AS value", value: "value" },
+  transport: { from: "unnest(base.transports) AS value", value: "value" },
+  status: { from: "(SELECT base.status AS value) AS one", value: "value" },
+  remote: { from: "(SELECT base.has_remote::text AS value) AS one", value: "value" },
+};
+
+interface FacetCountRow {
+  facet: number;
+  value: string | null;
+  n: string;
+  u: string;
+}
+
+/** Most first, then by value (labels and enums are ASCII: code-unit order is byte order). */
+export function byCount(a: FacetCount, b: FacetCount): number {
+  return b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
+}
+
+/**
+ * Facet counts in one statement: the versions in scope are read once (a materialised CTE with one
+ * boolean per given filter), then each facet groups its values over the rows that pass every filter
+ * (counts) and every filter but its own (unfiltered).
+ */
+export async function countFacets(db: Queryable, request: FacetRequest): Promise<FacetCounts> {
+  const params: unknown[] = [];
+  const conditions = filterConditions({ ...request, attributes: undefined }, params);
+  const search = request.search?.trim().slice(0, 200);
+  if (search) {
+    // The same three matches as ServerStore.search (full text, substring, word similarity of the name).
+    const tsquery = searchTsquery(search);
+    params.push(search, tsquery?.any ?? null, likePattern(search));
+    const [text, any, like] = [params.length - 2, params.length - 1, params.length];
+    conditions.push(
+      `(v.search_document @@ to_tsquery('english', $${any}::text) OR v.name ILIKE $${like} OR $${text}::text <% v.name)`,
+    );
+  }
+  const attributes = attributeConditions(request.attributes, params);
+  const flags = [...attributes.entries()];
+  const flagOf = new Map(flags.map(([facet], index) => [facet, `f${index}`]));
+  const passes = (except?: FacetName) =>
+    flags
+      .filter(([facet]) => facet !== except)
+      .map(([facet]) => `base.${flagOf.get(facet) as string}`)
+      .join(" AND ") || "true";
+  params.push(request.knownCategories);
+  const known = `$${params.length}::text[]`;
+  const selects = [
+    `SELECT 0 AS facet, NULL AS value, count(*) FILTER (WHERE ${passes()}) AS n, 0 AS u FROM base`,
+  ];
+  request.facets.forEach((facet, index) => {
+    const { from, value } = FACET_VALUES[facet];
+    const own = attributes.has(facet);
+    const where = own ? passes(facet) : passes();
+    const onlyKnown = facet === "category" ? ` AND ${value} = ANY(${known})` : "";
+    selects.push(
+      `SELECT ${index + 1}, ${value}, count(*) FILTER (WHERE ${passes()}), ${own ? "count(*)" : "0"}
+       FROM base CROSS JOIN LATERAL ${from} WHERE ${where}${onlyKnown} GROUP BY ${value}`,
+    );
+  });
+  const columns = flags.map(([facet, sql]) => `${sql} AS ${flagOf.get(facet) as string}`);
+  const { rows } = await db.query<FacetCountRow>(
+    `WITH base AS MATERIALIZED (
+       SELECT v.categories, v.tags, v.registry_types, v.transports, v.status, v.has_remote
+         ${columns.map((column) => `, ${column}`).join("")}
+       FROM server_versions v ${conditions.length === 0 ? "" : `WHERE ${conditions.join(" AND ")}`}
+     )
+     ${selects.join("\nUNION ALL\n")}`,
+    params,
+  );
+  const result: FacetCounts = { total: 0, facets: {} };
+  const counts = request.facets.map(() => ({ counts: [] as FacetCount[], unfiltered: [] as FacetCount[] }));
+  for (const row of rows) {
+    if (row.facet === 0) {
+      result.total = Number(row.n);
+      continue;
+    }
+    const target = counts[row.facet - 1];
+    if (target === undefined || row.value === null) continue;
+    const n = Number(row.n);
+    if (n > 0) target.counts.push({ value: row.value, count: n });
+    target.unfiltered.push({ value: row.value, count: Number(row.u) });
+  }
+  request.facets.forEach((facet, index) => {
+    const target = counts[index] as { counts: FacetCount[]; unfiltered: FacetCount[] };
+    result.facets[facet] = attributes.has(facet)
+      ? { counts: target.counts.sort(byCount), unfiltered: target.unfiltered.sort(byCount) }
+      : { counts: target.counts.sort(byCount) };
+  });
+  return result;
+}
+
+/** What the in-memory facet index keeps of each version. */
+export interface FacetRow {
+  id: string;
+  status: ServerStatus;
+  is_latest: boolean;
+  has_remote: boolean;
+  categories: string[];
+  tags: string[];
+  registry_types: string[];
+  transports: string[];
+}
+
+export interface FacetChanges {
+  /** The xmin of the snapshot the rows were read in: pass it as `since` next time. */
+  xmin: string;
+  rows: FacetRow[];
+}
+
+/**
+ * The facet columns of every version written by a transaction with an id of at least `since`
+ * (migration 5's facet_xid), and the xmin of the snapshot they were read in, in one statement (one
+ * snapshot). `since` "0" reads every version; the xmin of the previous call, what changed since.
+ * Sent as one JSON text, which parses several times faster than as many rows of arrays.
+ */
+export async function facetChanges(db: Database, since: string): Promise<FacetChanges> {
+  const { rows } = await db.query<{ xmin: string; rows: string | null }>(
+    `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
+       (SELECT json_agg(json_build_array(id::text, status, is_latest, has_remote, categories, tags,
+                                         registry_types, transports))::text
+        FROM server_versions WHERE facet_xid >= $1::xid8) AS rows`,
+    [since],
+  );
+  const encoded = JSON.parse(rows[0]?.rows ?? "[]") as Array<
+    [string, ServerStatus, boolean, boolean, string[], string[], string[], string[]]
+  >;
+  return {
+    xmin: rows[0]?.xmin ?? since,
+    rows: encoded.map(([id, status, isLatest, hasRemote, categories, tags, registryTypes, transports]) => ({
+      id,
+      status,
+      is_latest: isLatest,
+      has_remote: hasRemote,
+      categories,
+      tags,
+      registry_types: registryTypes,
+      transports,
+    })),
+  };
+}

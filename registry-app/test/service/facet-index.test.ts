@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import { FacetIndex, FacetTable } from "../../src/service/facet-index";
+import type { FacetChanges, FacetRow } from "../../src/store";
+
+let nextId = 0;
+const row = (overrides: Partial<FacetRow> = {}): FacetRow => ({
+  id: String((nextId += 1)),
+  status: "active",
+  is_latest: true,
+  has_remote: false,
+  categories: [],
+  tags: [],
+  registry_types: [],
+  transports: [],
+  ...overrides,
+});
+
+describe("service: the in-memory facet index", () => {
+  /** An index over a fake generation and change feed that records every `since` it was asked for. */
+  function harness() {
+    const state = {
+      generation: "5.5",
+      xmin: 100,
+      since: [] as string[],
+      /** What a full load reads, and what a refresh reads (then forgets). */
+      all: [] as FacetRow[],
+      pending: [] as FacetRow[],
+      gate: Promise.resolve(),
+      fail: false,
+    };
+    const index = new FacetIndex(
+      async () => state.generation,
+      async (since): Promise<FacetChanges> => {
+        state.since.push(since);
+        await state.gate;
+        if (state.fail) throw new Error("database down");
+        const rows = since === "0" ? state.all : state.pending;
+        state.pending = [];
+        return { xmin: String(state.xmin), rows };
+      },
+    );
+    return { state, index };
+  }
+
+  it("loads everything first, then only what was written since its last snapshot's xmin", async () => {
+    const { state, index } = harness();
+    const a = row({ tags: ["one"] });
+    state.all = [a];
+    const table = await index.current();
+    assert.equal(table.size, 1);
+    assert.deepEqual(state.since, ["0"]);
+    await index.current();
+    assert.deepEqual(state.since, ["0"], "same generation: no query");
+    // A write: a new version and a change of the first one.
+    state.generation = "5.6";
+    state.xmin = 120;
+    state.pending = [row({ tags: ["two"] }), { ...a, tags: ["changed"] }];
+    const counted = (await index.current()).count(
+      { includeDeleted: false, latestOnly: true },
+      {},
+      ["tag"],
+      new Set(),
+    );
+    assert.deepEqual(state.since, ["0", "100"]);
+    assert.deepEqual(counted.facets.tag?.counts, [
+      { value: "changed", count: 1 },
+      { value: "two", count: 1 },
+    ]);
+    // A request that read an earlier generation is answered by the later table, without a query.
+    state.generation = "5.5";
+    await index.current();
+    assert.deepEqual(state.since, ["0", "100"]);
+  });
+
+  it("runs one refresh at a time; requests arriving during one wait for the next; failures propagate", async () => {
+    const { state, index } = harness();
+    let open: () => void = () => undefined;
+    state.gate = new Promise((resolve) => (open = resolve));
+    const first = index.current();
+    await new Promise((resolve) => setImmediate(resolve));
+    state.generation = "6.0";
+    const [second, third] = [index.current(), index.current()];
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(state.since, ["0"], "the second refresh waits for the first");
+    open();
+    await Promise.all([first, second, third]);
+    assert.deepEqual(state.since, ["0", "100"], "one queued refresh served both later requests");
+    state.generation = "7.0";
+    state.fail = true;
+    await assert.rejects(index.current(), /database down/);
+    state.fail = false;
+    await index.current();
+    assert.deepEqual(state.since, ["0", "100", "100", "100"], "the failed refresh kept the old xmin");
+  });
+
+  it("starts over when transaction ids go back (a database restored under a running process)", async () => {
+    const { state, index } = harness();
+    state.all = [row({ tags: ["before"] })];
+    await index.current();
+    state.generation = "9.9";
+    state.xmin = 50;
+    state.all = [row({ tags: ["restored"] })];
+    state.pending = state.all;
+    const table = await index.current();
+    assert.deepEqual(state.since, ["0", "100", "0"]);
+    assert.equal(table.size, 1, "only what the restored database holds");
+  });
+
+  it("counts the versions in scope, and each filtered facet as if its own filter were not given", () => {
+    const table = new FacetTable();
+    table.apply([
+      row({ categories: ["databases"], tags: ["sql"], registry_types: ["npm"], transports: ["stdio"] }),
+      row({ categories: ["databases", "search"], tags: ["sql", "vector"], registry_types: ["pypi"] }),
+      row({ categories: ["search"], has_remote: true, transports: ["sse"] }),
+      row({ categories: ["databases"], is_latest: false }),
+      row({ categories: ["databases"], status: "deleted" }),
+      row({ categories: ["quantum"], status: "deprecated" }),
+    ]);
+    const known = new Set(["databases", "search"]);
+    const all = table.count(
+      { includeDeleted: false, latestOnly: true },
+      {},
+      ["category", "status", "remote"],
+      known,
+    );
+    assert.equal(all.total, 4);
+    assert.deepEqual(all.facets.category, {
+      counts: [
+        { value: "databases", count: 2 },
+        { value: "search", count: 2 },
+      ],
+    });
+    assert.deepEqual(all.facets.status?.counts, [
+      { value: "active", count: 3 },
+      { value: "deprecated", count: 1 },
+    ]);
+    assert.deepEqual(all.facets.remote?.counts, [
+      { value: "false", count: 3 },
+      { value: "true", count: 1 },
+    ]);
+    const narrowed = table.count(
+      { includeDeleted: true, latestOnly: false },
+      { categories: ["databases"], tags: ["vector"], registryTypes: ["nuget"] },
+      ["category", "tag", "registry_type"],
+      known,
+    );
+    assert.equal(narrowed.total, 0);
+    assert.deepEqual(narrowed.facets.tag, { counts: [], unfiltered: [] });
+    // Without the registry_type filter, version 2 (databases, vector) passes the others.
+    assert.deepEqual(narrowed.facets.registry_type?.unfiltered, [{ value: "pypi", count: 1 }]);
+  });
+});
