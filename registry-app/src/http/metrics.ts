@@ -22,6 +22,7 @@ export class Metrics {
   readonly validations: Counter<"outcome">;
   readonly readCacheLookups: Counter<"outcome">;
   readonly facetCounts: Counter<"source">;
+  readonly narrowedPages: Counter<"source">;
 
   /** Size of the read cache, once the HTTP app has one. */
   readCacheBytes: () => number = () => 0;
@@ -66,6 +67,12 @@ export class Metrics {
       labelNames: ["source"],
       registers,
     });
+    this.narrowedPages = new Counter({
+      name: "mcp_registry_narrowed_pages_total",
+      help: "List pages narrowed by attribute filters, by how they were found: the in-memory index or SQL.",
+      labelNames: ["source"],
+      registers,
+    });
     const cacheBytes = () => this.readCacheBytes();
     new Gauge({
       name: "mcp_registry_read_cache_bytes",
@@ -102,6 +109,7 @@ export class Metrics {
     return {
       validated: (outcome) => this.validations.inc({ outcome }),
       facetsCounted: (source) => this.facetCounts.inc({ source }),
+      narrowedPage: (source) => this.narrowedPages.inc({ source }),
     };
   }
 

@@ -18,7 +18,8 @@ export interface ReadCacheOptions {
 
 /** A produced answer and the generation it was read under; undefined generation: do not keep it. */
 export interface ProducedAnswer {
-  json: string;
+  /** The answer's JSON, as text or already encoded as UTF-8. */
+  json: string | Buffer;
   generation?: string;
 }
 
@@ -27,8 +28,8 @@ interface CacheEntry extends CachedBody {
   generation: string;
 }
 
-export function bodyWithEtag(json: string): CachedBody {
-  const body = Buffer.from(json, "utf8");
+export function bodyWithEtag(json: string | Buffer): CachedBody {
+  const body = typeof json === "string" ? Buffer.from(json, "utf8") : json;
   const digest = createHash("sha256").update(body).digest("base64url").slice(0, 22);
   return { body, etag: `"${digest}"` };
 }

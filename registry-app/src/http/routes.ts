@@ -6,7 +6,7 @@ import type { Metrics } from "./metrics";
 import { parseAttributeQuery } from "./classification-schemas";
 import { LSN_HEADER, readAfterHeader } from "./consistency";
 import { ifNoneMatchHits, type ProducedAnswer, type ReadCache } from "./read-cache";
-import { bulkStatusJson, entryJson, listJson } from "./serialize";
+import { bulkStatusJson, entryJson, listBody } from "./serialize";
 import {
   includeDeletedQuerySchema,
   listQuerySchema,
@@ -119,7 +119,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return sendRead(readCache, request, reply, { key, atLeast: options.atLeast }, async () => {
       const page = await service.list(list, options);
       return {
-        json: listJson(page.entries, page.nextCursor, taxonomy, page.facets),
+        json: listBody(page.entries, page.nextCursor, taxonomy, page.facets),
         generation: page.generation,
       };
     });
@@ -132,7 +132,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const key = readKey("versions", name, deleted);
     return sendRead(readCache, request, reply, { key, name, atLeast: options.atLeast }, async () => {
       const { rows, generation } = await service.versions(name, deleted, options);
-      return { json: listJson(rows, undefined, taxonomy), generation };
+      return { json: listBody(rows, undefined, taxonomy), generation };
     });
   });
 

@@ -51,19 +51,33 @@ export function entryJson(entry: Rendered, taxonomy: Taxonomy, warnings?: Valida
   return meta === "" ? entry.entryJson : `${entry.entryJson.slice(0, -2)}${meta}}}`;
 }
 
-export function listJson(
+const LIST_OPEN = Buffer.from('{"servers":[');
+const COMMA = Buffer.from(",");
+
+/**
+ * A list answer as UTF-8 bytes, each entry encoded on its own and the parts copied once. Joining the
+ * entries into one string first costs about five times as much: one entry with a character outside
+ * Latin-1 makes the whole joined string two-byte, which V8 flattens and encodes slowly (a 100-entry
+ * page of the bench dataset: 1,040 µs joined, 170-220 µs per entry; see BENCHMARKS.md).
+ */
+export function listBody(
   entries: readonly Rendered[],
   nextCursor: string | undefined,
   taxonomy: Taxonomy,
   counted?: FacetCounts,
-): string {
+): Buffer {
   const metadata = {
     ...(nextCursor === undefined ? {} : { nextCursor }),
     count: entries.length,
     ...(counted === undefined ? {} : { totalCount: counted.total, facets: counted.facets }),
   };
-  const servers = entries.map((entry) => entryJson(entry, taxonomy)).join(",");
-  return `{"servers":[${servers}],"metadata":${JSON.stringify(metadata)}}`;
+  const parts: Buffer[] = [LIST_OPEN];
+  entries.forEach((entry, index) => {
+    if (index > 0) parts.push(COMMA);
+    parts.push(Buffer.from(entryJson(entry, taxonomy), "utf8"));
+  });
+  parts.push(Buffer.from(`],"metadata":${JSON.stringify(metadata)}}`, "utf8"));
+  return Buffer.concat(parts);
 }
 
 export function bulkStatusJson(

@@ -54,6 +54,25 @@ function wantedValues(facet: FacetName, filter: AttributeFilter): readonly strin
   return values === undefined || values.length === 0 ? undefined : values;
 }
 
+/** Code-unit order is UTF-8 byte order (PostgreSQL's "C" collation) unless a string holds a surrogate. */
+const MAY_MISORDER = /[\ud800-\uffff]/;
+
+/** (name, version) in the order of the store's lists: byte order of both, as the "C" collation sorts. */
+function compareKeys(a: VersionKey, b: VersionKey): number {
+  return compareText(a.name, b.name) || compareText(a.version, b.version);
+}
+
+function compareText(a: string, b: string): number {
+  if (a === b) return 0;
+  if (MAY_MISORDER.test(a) || MAY_MISORDER.test(b)) return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  return a < b ? -1 : 1;
+}
+
+interface VersionKey {
+  name: string;
+  version: string;
+}
+
 function tally(counts: Int32Array, ids: readonly number[]): void {
   for (const id of ids) counts[id] = (counts[id] as number) + 1;
 }
@@ -69,7 +88,16 @@ export interface IndexScope {
  * id as changes arrive (rows are never deleted from server_versions, so neither are they here).
  */
 export class FacetTable {
+  /**
+   * The change generation the table was last refreshed at (set by FacetIndex together with the
+   * rows): an answer built from the table is as of that generation.
+   */
+  generation: string | undefined;
   private readonly positions = new Map<string, number>();
+  /** Per position: the version's id, name and version (never change for an id). */
+  private readonly keys: Array<VersionKey & { id: string }> = [];
+  /** Positions in (name, version) order, the order of list pages. */
+  private readonly order: number[] = [];
   private readonly deleted: boolean[] = [];
   private readonly latest: boolean[] = [];
   private readonly columns: Record<FacetName, Column> = {
@@ -87,11 +115,14 @@ export class FacetTable {
 
   /** Adds new versions and replaces the values of known ones. */
   apply(rows: readonly FacetRow[]): void {
+    const added: number[] = [];
     for (const row of rows) {
       let position = this.positions.get(row.id);
       if (position === undefined) {
         position = this.deleted.length;
         this.positions.set(row.id, position);
+        this.keys[position] = { id: row.id, name: row.name, version: row.version };
+        added.push(position);
       }
       this.deleted[position] = row.status === "deleted";
       this.latest[position] = row.is_latest;
@@ -101,15 +132,48 @@ export class FacetTable {
         column.rows[position] = values[facet].map((value) => idOf(column, value));
       }
     }
+    // A few new versions (a publish) go in by binary search; a load is sorted once.
+    if (added.length > 64) {
+      for (const position of added) this.order.push(position);
+      this.order.sort((a, b) => compareKeys(this.keys[a] as VersionKey, this.keys[b] as VersionKey));
+    } else {
+      for (const position of added)
+        this.order.splice(this.firstAfter(this.keys[position] as VersionKey, true), 0, position);
+    }
   }
 
-  /** Counts of the requested facets over the versions in scope that pass the filter (see FacetResult). */
-  count(
-    scope: IndexScope,
-    filter: AttributeFilter,
-    facets: readonly FacetName[],
-    knownCategories: ReadonlySet<string>,
-  ): FacetCounts {
+  /**
+   * Ids of the first `limit` versions in scope that pass the filter, in (name, version) order, strictly
+   * after `after` when given: a list page found without a query, to be read by id.
+   */
+  page(scope: IndexScope, filter: AttributeFilter, after: VersionKey | undefined, limit: number): string[] {
+    const filters = this.filtersOf(filter);
+    const ids: string[] = [];
+    for (let at = after === undefined ? 0 : this.firstAfter(after, false); at < this.order.length; at += 1) {
+      const row = this.order[at] as number;
+      if ((this.deleted[row] && !scope.includeDeleted) || (scope.latestOnly && !this.latest[row])) continue;
+      if (!filters.every(({ rows, accepts }) => (rows[row] as number[]).some((id) => accepts[id] === 1))) continue;
+      ids.push((this.keys[row] as { id: string }).id);
+      if (ids.length === limit) break;
+    }
+    return ids;
+  }
+
+  /** The first place in `order` whose key is after `key` (or, `orEqual`, not before it): binary search. */
+  private firstAfter(key: VersionKey, orEqual: boolean): number {
+    let low = 0;
+    let high = this.order.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      const compared = compareKeys(this.keys[this.order[middle] as number] as VersionKey, key);
+      if (compared < 0 || (compared === 0 && !orEqual)) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /** Each given filter as its facet's value rows and a lookup of the accepted value ids. */
+  private filtersOf(filter: AttributeFilter): Array<{ facet: FacetName; rows: number[][]; accepts: Uint8Array }> {
     const filters: Array<{ facet: FacetName; rows: number[][]; accepts: Uint8Array }> = [];
     for (const facet of FACET_NAMES) {
       const wanted = wantedValues(facet, filter);
@@ -122,6 +186,17 @@ export class FacetTable {
       }
       filters.push({ facet, rows: column.rows, accepts });
     }
+    return filters;
+  }
+
+  /** Counts of the requested facets over the versions in scope that pass the filter (see FacetResult). */
+  count(
+    scope: IndexScope,
+    filter: AttributeFilter,
+    facets: readonly FacetName[],
+    knownCategories: ReadonlySet<string>,
+  ): FacetCounts {
+    const filters = this.filtersOf(filter);
     const filtered = new Set(filters.map((entry) => entry.facet));
     const tallies = facets.map((facet) => {
       const column = this.columns[facet];
@@ -240,6 +315,7 @@ export class FacetIndex {
         changed = await this.changes("0");
       }
       this.table.apply(changed.rows);
+      this.table.generation = generation;
       this.refreshed = { generation, xmin: changed.xmin };
     })();
     this.inFlight = run;

@@ -89,6 +89,8 @@ export interface ServiceEvents {
   validated(outcome: "valid" | "invalid"): void;
   /** Facet counts of a list: from the in-memory index, or in SQL (search, exact version, index off). */
   facetsCounted(source: "index" | "sql"): void;
+  /** A list page narrowed by attributes: found in the in-memory index, or by its query (see indexedPage). */
+  narrowedPage(source: "index" | "sql"): void;
 }
 
 export interface PackageVerification {
@@ -732,9 +734,13 @@ export class RegistryService {
         return { entries, nextCursor, generation };
       }
       const listed = { ...filter, after: cursor?.kind === "list" ? cursor : undefined };
-      const { rows, generation } = await this.store.reading(options, (reader) =>
-        legacy ? reader.list(listed) : reader.narrowedList(listed),
-      );
+      const indexed = legacy ? undefined : await this.indexedPage(listed, options);
+      if (!legacy) this.events?.narrowedPage(indexed === undefined ? "sql" : "index");
+      const { rows, generation } =
+        indexed ??
+        (await this.store.reading(options, (reader) =>
+          legacy ? reader.list(listed) : reader.narrowedList(listed),
+        ));
       const entries = rows.slice(0, query.limit);
       const last = entries[entries.length - 1];
       const nextCursor =
@@ -745,6 +751,26 @@ export class RegistryService {
     };
     const [listed, counted] = await Promise.all([page(), facets]);
     return counted === undefined ? listed : { ...listed, facets: counted };
+  }
+
+  /**
+   * A narrowed list page found in the facet index and read by primary key: PostgreSQL reads only the
+   * page's rows instead of testing every version in order until the page is full (a rare filter over
+   * all versions tested thousands). Undefined, so the query runs instead, when there is no index, when
+   * reads go to a standby (the index follows the primary, whose snapshot the standby may not have
+   * reached), when the request names a version or updated_since, or when a version on the page no
+   * longer passes the filter by the time it is read (changed since the index's refresh). The page is
+   * as of the index's generation, which is the one a cached answer is kept under.
+   */
+  private async indexedPage(filter: ListFilter, options: ReadOptions): Promise<Tagged<EntryRow> | undefined> {
+    if (this.facetIndex === undefined || this.store.hasReadPool) return undefined;
+    if (filter.version !== undefined || filter.updatedSince !== undefined) return undefined;
+    const table = await this.facetIndex.current();
+    const ids = table.page(filter, filter.attributes ?? {}, filter.after, filter.limit);
+    const generation = options.tagged ? table.generation : undefined;
+    if (ids.length === 0) return { rows: [] };
+    const rows = await this.store.reading({ ...options, tagged: false }, (reader) => reader.byIds(ids, filter));
+    return rows.length === ids.length ? { rows, generation } : undefined;
   }
 
   /**

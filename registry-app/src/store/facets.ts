@@ -127,6 +127,8 @@ export async function countFacets(db: Queryable, request: FacetRequest): Promise
 /** What the in-memory facet index keeps of each version. */
 export interface FacetRow {
   id: string;
+  name: string;
+  version: string;
   status: ServerStatus;
   is_latest: boolean;
   has_remote: boolean;
@@ -151,18 +153,20 @@ export interface FacetChanges {
 export async function facetChanges(db: Database, since: string): Promise<FacetChanges> {
   const { rows } = await db.query<{ xmin: string; rows: string | null }>(
     `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
-       (SELECT json_agg(json_build_array(id::text, status, is_latest, has_remote, categories, tags,
+       (SELECT json_agg(json_build_array(id::text, name, version, status, is_latest, has_remote, categories, tags,
                                          registry_types, transports))::text
         FROM server_versions WHERE facet_xid >= $1::xid8) AS rows`,
     [since],
   );
   const encoded = JSON.parse(rows[0]?.rows ?? "[]") as Array<
-    [string, ServerStatus, boolean, boolean, string[], string[], string[], string[]]
+    [string, string, string, ServerStatus, boolean, boolean, string[], string[], string[], string[]]
   >;
   return {
     xmin: rows[0]?.xmin ?? since,
-    rows: encoded.map(([id, status, isLatest, hasRemote, categories, tags, registryTypes, transports]) => ({
+    rows: encoded.map(([id, name, version, status, isLatest, hasRemote, categories, tags, registryTypes, transports]) => ({
       id,
+      name,
+      version,
       status,
       is_latest: isLatest,
       has_remote: hasRemote,

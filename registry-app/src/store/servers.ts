@@ -425,6 +425,21 @@ export class EntryReader {
     return toTagged(rows);
   }
 
+  /**
+   * The versions of `ids` that still pass the list filter (cursor aside), in list order: a page the
+   * facet index found, read by primary key. Untagged: the index's refresh sets the page's generation.
+   */
+  async byIds(ids: readonly string[], filter: ListFilter): Promise<EntryRow[]> {
+    const params: unknown[] = [ids];
+    const conditions = ["v.id = ANY($1::bigint[])", ...filterConditions(filter, params)];
+    const { rows } = await this.q.query<EntryRecord>(
+      `SELECT ${ENTRY_COLUMNS} FROM server_versions v ${where(conditions)} ORDER BY v.name, v.version`,
+      params,
+      { prepare: true },
+    );
+    return toTagged(rows).rows;
+  }
+
   /** Facet counts over the versions a list or search would return (every page), in SQL. */
   facets(request: FacetRequest): Promise<FacetCounts> {
     return countFacets(this.q, request);

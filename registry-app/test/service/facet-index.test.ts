@@ -5,6 +5,8 @@ import type { FacetChanges, FacetRow } from "../../src/store";
 let nextId = 0;
 const row = (overrides: Partial<FacetRow> = {}): FacetRow => ({
   id: String((nextId += 1)),
+  name: `io.example/server-${nextId}`,
+  version: "1.0.0",
   status: "active",
   is_latest: true,
   has_remote: false,
@@ -148,5 +150,69 @@ describe("service: the in-memory facet index", () => {
     assert.deepEqual(narrowed.facets.tag, { counts: [], unfiltered: [] });
     // Without the registry_type filter, version 2 (databases, vector) passes the others.
     assert.deepEqual(narrowed.facets.registry_type?.unfiltered, [{ value: "pypi", count: 1 }]);
+  });
+  describe("list pages from the index", () => {
+    const key = (name: string, version: string, overrides: Partial<FacetRow> = {}) =>
+      row({ name, version, ...overrides });
+    const everything = { includeDeleted: true, latestOnly: false };
+
+    it("orders by name then version in byte order (PostgreSQL's C collation), whatever the arrival order", () => {
+      const table = new FacetTable();
+      // Loaded at once (sorted), then added one by one (binary search): both must give the same order.
+      const bulk = Array.from({ length: 100 }, (_, i) => key(`io.example/s${(i * 37) % 100}`, `1.${i % 3}.0`));
+      table.apply(bulk);
+      const extra = [
+        key("io.example/s50", "0.9.0"),
+        key("io.example/a", "1.0.0"),
+        key("io.example/zz", "1.0.0"),
+        key("io.example/s50", "1.0.0-\u{1F600}"),
+        key("io.example/s50", "1.0.0-\uFF01"),
+      ];
+      for (const extraRow of extra) table.apply([extraRow]);
+      const all = [...bulk, ...extra];
+      const expected = [...all]
+        .sort(
+          (a, b) =>
+            Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)) ||
+            Buffer.compare(Buffer.from(a.version), Buffer.from(b.version)),
+        )
+        .map((r) => r.id);
+      assert.deepEqual(table.page(everything, {}, undefined, 1_000), expected);
+      // U+FF01 sorts before U+1F600 in UTF-8 although its UTF-16 code unit is larger than a surrogate's.
+      const fullwidth = extra[4] as FacetRow;
+      const emoji = extra[3] as FacetRow;
+      assert.ok(expected.indexOf(fullwidth.id) < expected.indexOf(emoji.id));
+    });
+
+    it("starts strictly after the cursor, stops at the limit, and keeps to scope and filters", () => {
+      const table = new FacetTable();
+      const rows = [
+        key("io.example/a", "1.0.0", { is_latest: false, categories: ["databases"] }),
+        key("io.example/a", "2.0.0", { categories: ["databases"], registry_types: ["npm"] }),
+        key("io.example/b", "1.0.0", { status: "deleted", categories: ["databases"] }),
+        key("io.example/c", "1.0.0", { categories: ["search"], registry_types: ["npm"] }),
+        key("io.example/d", "1.0.0", { categories: ["databases", "search"], registry_types: ["pypi"] }),
+      ];
+      table.apply(rows);
+      const ids = (...picked: number[]) => picked.map((i) => (rows[i] as FacetRow).id);
+      const latest = { includeDeleted: false, latestOnly: true };
+      assert.deepEqual(table.page(latest, { categories: ["databases"] }, undefined, 10), ids(1, 4));
+      assert.deepEqual(table.page(everything, { categories: ["databases"] }, undefined, 10), ids(0, 1, 2, 4));
+      assert.deepEqual(table.page(everything, { categories: ["databases"] }, undefined, 2), ids(0, 1));
+      // After a cursor: strictly after it, whether or not the cursor's own version is in the table.
+      const after = { name: "io.example/a", version: "2.0.0" };
+      assert.deepEqual(table.page(everything, { categories: ["databases"] }, after, 10), ids(2, 4));
+      const between = { name: "io.example/a", version: "1.5.0" };
+      assert.deepEqual(table.page(everything, {}, between, 2), ids(1, 2));
+      // AND across facets, OR within one.
+      assert.deepEqual(
+        table.page(latest, { categories: ["databases", "search"], registryTypes: ["npm"] }, undefined, 10),
+        ids(1, 3),
+      );
+      assert.deepEqual(table.page(latest, { tags: ["unknown"] }, undefined, 10), []);
+      // A change to a known version moves it in or out of scope, never in order.
+      table.apply([{ ...(rows[2] as FacetRow), status: "active" }]);
+      assert.deepEqual(table.page(latest, { categories: ["databases"] }, undefined, 10), ids(1, 2, 4));
+    });
   });
 });
