@@ -4,6 +4,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { chartMirrorUrl, mirrorFor } from "./lib/mirror";
+import { loadTaxonomyFile, TaxonomyFileError } from "../registry-app/src/classification/taxonomy";
 import { archiveProblems } from "./platform/chart-archive";
 import { PACKAGE_CREDENTIAL_ID, SECRET_IDS } from "./secrets/catalog";
 import { isGcpRegion, isZoneOfRegion } from "./regions";
@@ -204,6 +205,12 @@ const registrySchema = z.strictObject({
   seedFrom: z.string().min(1).optional(),
   github: z.strictObject({ clientId: z.string().min(1) }).optional(),
   resources: resources.optional(),
+  /**
+   * The category taxonomy publishers and administrators may use (YAML or JSON; registry-app README, "Categories
+   * and tags"), relative to Pulumi.yaml. Absent: the registry's built-in categories. Checked at preview with the
+   * registry's own rules, so a bad entry fails the preview instead of the pods.
+   */
+  categoriesFile: z.string().min(1).optional(),
   packageValidation: packageValidationSchema,
   /** The MCPServer controller (Kubernetes-native registration); MCPNamespaceGrants say which names each namespace gets. */
   controller: z
@@ -372,6 +379,7 @@ export interface Settings {
   readonly protectStatefulResources: boolean;
   readonly cluster: Readonly<ClusterSettings>;
   readonly gateway: Readonly<GatewaySettings>;
+  /** `categoriesFile`, when set, is absolute here and holds a taxonomy the registry accepts. */
   readonly registry: Readonly<RegistrySettings>;
   readonly database: Readonly<DatabaseSettings>;
   readonly backup: Readonly<BackupSettings>;
@@ -479,7 +487,18 @@ export function loadSettings(source: ConfigSource = pulumiConfigSource()): Setti
     if (found.length > 0) throw new SettingsError(found.map((p) => `${PROJECT}:charts.source.path: ${p}`));
     charts = { source: { kind: "directory", path: folder } };
   }
-  const values = { ...parsed, charts };
+  let registry = parsed.registry;
+  if (registry.categoriesFile !== undefined) {
+    const file = path.resolve(PROJECT_ROOT, registry.categoriesFile);
+    try {
+      loadTaxonomyFile(file);
+    } catch (error) {
+      if (!(error instanceof TaxonomyFileError)) throw error;
+      throw new SettingsError(error.problems.map((p) => `${PROJECT}:registry.categoriesFile: ${p}`));
+    }
+    registry = { ...registry, categoriesFile: file };
+  }
+  const values = { ...parsed, charts, registry };
   const clusterSettings: ClusterSettings =
     values.cluster.kind === "gke"
       ? { ...values.cluster, project: gcp.project ?? "", region: gcp.region ?? "" }

@@ -1,6 +1,7 @@
 // The registry workload: service account, a migration Job per image (so replicas never race on DDL), the
 // Deployment, its ClusterIP Service, HPA, PodDisruptionBudget and NetworkPolicies.
 import { createHash } from "node:crypto";
+import * as fs from "node:fs";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DATABASE_NAME, POSTGRES_PORT } from "../data/naming";
@@ -158,6 +159,8 @@ export function registryEnv(
     );
   }
   if (registry.seedFrom !== undefined) env.push({ name: "MCP_REGISTRY_SEED_FROM", value: registry.seedFrom });
+  if (registry.categoriesFile !== undefined)
+    env.push({ name: "MCP_REGISTRY_CATEGORIES_FILE", value: categoriesPath(registry.categoriesFile) });
   env.push(...packageValidationEnv(registry.packageValidation, secrets));
   return env;
 }
@@ -255,6 +258,20 @@ export function spreadConstraints(
   ];
 }
 
+/** Where the pods find the operator's category taxonomy (a ConfigMap volume). */
+export const CATEGORIES_DIR = "/etc/mcp-registry/categories";
+/** Annotation of the pod template holding the taxonomy's hash: a changed file rolls the pods (read at start). */
+export const CATEGORIES_ANNOTATION = "mcp-registry.io/categories-sha256";
+
+/** The ConfigMap key, hence the file name: the extension picks the registry's parser (.json JSON, else YAML). */
+function categoriesKey(file: string): string {
+  return /\.json$/i.test(file) ? "categories.json" : "categories.yaml";
+}
+
+function categoriesPath(file: string): string {
+  return `${CATEGORIES_DIR}/${categoriesKey(file)}`;
+}
+
 /** Short, stable suffix for per-image objects such as the migration Job. */
 export function imageHash(image: string): string {
   return createHash("sha256").update(image).digest("hex").slice(0, 10);
@@ -298,6 +315,9 @@ export class RegistryApp extends pulumi.ComponentResource {
       child,
     );
 
+    const mounts: k8s.types.input.core.v1.VolumeMount[] = clusterCa
+      ? [{ name: "cluster-ca", mountPath: CLUSTER_CA_DIR, readOnly: true }]
+      : [];
     const container = (containerName: string, command: string[]) =>
       hardenedContainer({
         name: containerName,
@@ -307,10 +327,10 @@ export class RegistryApp extends pulumi.ComponentResource {
         command,
         env,
         resources,
-        volumeMounts: clusterCa ? [{ name: "cluster-ca", mountPath: CLUSTER_CA_DIR, readOnly: true }] : [],
+        volumeMounts: mounts,
       });
     // The cluster CA only (the ConfigMap every namespace has), never a service account token.
-    const volumes = clusterCa
+    const volumes: k8s.types.input.core.v1.Volume[] = clusterCa
       ? [
           {
             name: "cluster-ca",
@@ -318,6 +338,28 @@ export class RegistryApp extends pulumi.ComponentResource {
           },
         ]
       : [];
+    const podAnnotations: Record<string, pulumi.Input<string>> = {
+      [SECRET_REVISION_ANNOTATION]: args.secrets.revision,
+    };
+    if (registry.categoriesFile !== undefined) {
+      // The operator's taxonomy, checked by the settings with the registry's own rules, as the file it was.
+      const text = fs.readFileSync(registry.categoriesFile, "utf8");
+      const key = categoriesKey(registry.categoriesFile);
+      const categories = new k8s.core.v1.ConfigMap(
+        `${name}-categories`,
+        {
+          metadata: { name: "registry-categories", namespace, labels: serverLabels },
+          data: { [key]: text },
+        },
+        child,
+      );
+      volumes.push({
+        name: "categories",
+        configMap: { name: categories.metadata.name, items: [{ key, path: key }] },
+      });
+      mounts.push({ name: "categories", mountPath: CATEGORIES_DIR, readOnly: true });
+      podAnnotations[CATEGORIES_ANNOTATION] = createHash("sha256").update(text).digest("hex");
+    }
 
     // One Job per image: its name changes with the image, so each rollout migrates exactly once first.
     this.migration = new k8s.batch.v1.Job(
@@ -363,10 +405,11 @@ export class RegistryApp extends pulumi.ComponentResource {
           selector: { matchLabels: { ...SERVER_SELECTOR } },
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
-            // A rotated secret (a new pinned version) changes the revision and rolls the pods onto it.
+            // A rotated secret (a new pinned version) changes the revision, and another taxonomy file its
+            // hash: either rolls the pods onto it.
             metadata: {
               labels: serverLabels,
-              annotations: { [SECRET_REVISION_ANNOTATION]: args.secrets.revision },
+              annotations: podAnnotations,
             },
             spec: hardenedPodSpec({
               serviceAccountName: account.metadata.name,

@@ -103,6 +103,35 @@ describe("infra: bad configuration fails before any resource, naming the key", f
     );
   });
 
+  it("a category taxonomy the registry would refuse at start, or that is missing", async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), "taxonomy-"));
+    try {
+      const withFile = (file: string) =>
+        edited("local", "registry", (r) => {
+          r.categoriesFile = file;
+        });
+      const bad = path.join(folder, "categories.yaml");
+      fs.writeFileSync(
+        bad,
+        "- id: Payments\n  title: Payments\n  description: Money.\n- id: payments\n  title: ''\n  description: x\n",
+      );
+      assert.equal(
+        await loadProgramError("local", withFile(bad)),
+        message(
+          "mcp-registry:registry.categoriesFile: categories[0].id: must be lower-case letters and digits in words joined by single hyphens",
+          "mcp-registry:registry.categoriesFile: categories[1].title: must not be empty",
+        ),
+      );
+      const missing = path.join(folder, "absent.yaml");
+      assert.equal(
+        await loadProgramError("local", withFile(missing)),
+        message(`mcp-registry:registry.categoriesFile: cannot read ${missing} (ENOENT)`),
+      );
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   it("zero replicas", async () => {
     const overrides = edited("local", "gateway", (g) => {
       g.replicas = 0;

@@ -1,4 +1,8 @@
 import { strict as assert } from "node:assert";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { DATABASE_CLUSTER_NAME, REGISTRY_NAMESPACE, RESTORE_DRILL_NAMESPACE } from "../../infra/data/naming";
 import {
@@ -25,7 +29,7 @@ import { RegistrySecrets, type RegistrySecretRefs } from "../../infra/registry/s
 import { KubernetesSecretStore } from "../../infra/secrets/kubernetes";
 import type { Settings } from "../../infra/settings";
 import { schemaProblems } from "../support/k8s-schema";
-import { outputValue, type ResourceInputs, type StackName } from "../support/program";
+import { outputValue, stackConfig, type ResourceInputs, type StackName } from "../support/program";
 import { capture, isSecretOutput, isSecretPath, kind, named, one, platform, settingsFor } from "./support";
 
 const secrets: RegistrySecretRefs = {
@@ -136,6 +140,72 @@ describe("registry: workload", () => {
       assert.deepEqual(schemaProblems(resources), []);
     });
   }
+
+  it("mounts the operator's category taxonomy from a ConfigMap; a changed file rolls the pods", async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), "taxonomy-"));
+    try {
+      const withFile = (file: string) =>
+        settingsFor("local", {
+          "mcp-registry:registry": {
+            ...(JSON.parse(stackConfig("local")["mcp-registry:registry"]!) as object),
+            categoriesFile: file,
+          },
+        });
+      const yaml = path.join(folder, "categories.yml");
+      const text = "- id: payments\n  title: Payments\n  description: Card and bank payments.\n";
+      fs.writeFileSync(yaml, text);
+      const resources = await app(withFile(yaml));
+      const configMap = named(resources, "ConfigMap", "registry-categories");
+      assert.deepEqual(configMap.data, { "categories.yaml": text });
+      const deployment = one(resources, "Deployment");
+      const job = one(resources, "Job");
+      for (const pod of [deployment.spec.template.spec, job.spec.template.spec]) {
+        assert.deepEqual(
+          pod.volumes.find((v: ResourceInputs) => v.name === "categories"),
+          {
+            name: "categories",
+            configMap: {
+              name: "registry-categories",
+              items: [{ key: "categories.yaml", path: "categories.yaml" }],
+            },
+          },
+        );
+        const [container] = pod.containers;
+        assert.deepEqual(
+          container.volumeMounts.find((m: ResourceInputs) => m.name === "categories"),
+          { name: "categories", mountPath: "/etc/mcp-registry/categories", readOnly: true },
+        );
+        assert.equal(
+          container.env.find((e: ResourceInputs) => e.name === "MCP_REGISTRY_CATEGORIES_FILE")?.value,
+          "/etc/mcp-registry/categories/categories.yaml",
+        );
+      }
+      const hash = (inputs: ResourceInputs) =>
+        inputs.spec.template.metadata.annotations["mcp-registry.io/categories-sha256"];
+      assert.equal(hash(deployment), createHash("sha256").update(text).digest("hex"));
+      // Another file: another hash, so the Deployment rolls (the registry reads the taxonomy at start).
+      const json = path.join(folder, "categories.json");
+      fs.writeFileSync(
+        json,
+        JSON.stringify({ categories: [{ id: "payments", title: "Pay", description: "Money." }] }),
+      );
+      const again = await app(withFile(json));
+      assert.notEqual(hash(one(again, "Deployment")), hash(deployment));
+      assert.deepEqual(Object.keys(named(again, "ConfigMap", "registry-categories").data), [
+        "categories.json",
+      ]);
+      // Without the setting: the built-in categories, no ConfigMap, no variable.
+      const plain = await app(settingsFor("local"));
+      assert.equal(
+        kind(plain, "ConfigMap").filter((r) => r.inputs.metadata?.name === "registry-categories").length,
+        0,
+      );
+      const env = one(plain, "Deployment").spec.template.spec.containers[0].env as ResourceInputs[];
+      assert.ok(!env.some((e) => e.name === "MCP_REGISTRY_CATEGORIES_FILE"));
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
 
   it("migrates once per image in a Job, before the Deployment rolls", async () => {
     const image = "registry.example/registry:1.0.0";

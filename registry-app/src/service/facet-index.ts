@@ -152,7 +152,8 @@ export class FacetTable {
     for (let at = after === undefined ? 0 : this.firstAfter(after, false); at < this.order.length; at += 1) {
       const row = this.order[at] as number;
       if ((this.deleted[row] && !scope.includeDeleted) || (scope.latestOnly && !this.latest[row])) continue;
-      if (!filters.every(({ rows, accepts }) => (rows[row] as number[]).some((id) => accepts[id] === 1))) continue;
+      if (!filters.every(({ rows, accepts }) => (rows[row] as number[]).some((id) => accepts[id] === 1)))
+        continue;
       ids.push((this.keys[row] as { id: string }).id);
       if (ids.length === limit) break;
     }
@@ -173,7 +174,9 @@ export class FacetTable {
   }
 
   /** Each given filter as its facet's value rows and a lookup of the accepted value ids. */
-  private filtersOf(filter: AttributeFilter): Array<{ facet: FacetName; rows: number[][]; accepts: Uint8Array }> {
+  private filtersOf(
+    filter: AttributeFilter,
+  ): Array<{ facet: FacetName; rows: number[][]; accepts: Uint8Array }> {
     const filters: Array<{ facet: FacetName; rows: number[][]; accepts: Uint8Array }> = [];
     for (const facet of FACET_NAMES) {
       const wanted = wantedValues(facet, filter);

@@ -769,7 +769,9 @@ export class RegistryService {
     const ids = table.page(filter, filter.attributes ?? {}, filter.after, filter.limit);
     const generation = options.tagged ? table.generation : undefined;
     if (ids.length === 0) return { rows: [] };
-    const rows = await this.store.reading({ ...options, tagged: false }, (reader) => reader.byIds(ids, filter));
+    const rows = await this.store.reading({ ...options, tagged: false }, (reader) =>
+      reader.byIds(ids, filter),
+    );
     return rows.length === ids.length ? { rows, generation } : undefined;
   }
 

@@ -163,17 +163,19 @@ export async function facetChanges(db: Database, since: string): Promise<FacetCh
   >;
   return {
     xmin: rows[0]?.xmin ?? since,
-    rows: encoded.map(([id, name, version, status, isLatest, hasRemote, categories, tags, registryTypes, transports]) => ({
-      id,
-      name,
-      version,
-      status,
-      is_latest: isLatest,
-      has_remote: hasRemote,
-      categories,
-      tags,
-      registry_types: registryTypes,
-      transports,
-    })),
+    rows: encoded.map(
+      ([id, name, version, status, isLatest, hasRemote, categories, tags, registryTypes, transports]) => ({
+        id,
+        name,
+        version,
+        status,
+        is_latest: isLatest,
+        has_remote: hasRemote,
+        categories,
+        tags,
+        registry_types: registryTypes,
+        transports,
+      }),
+    ),
   };
 }

@@ -371,7 +371,9 @@ describe("http: filters and facets over the shared dataset", function () {
       const { keys, pages } = await walk(query.params);
       // Narrowed pages come from the in-memory index (nothing changed since it loaded), unless the
       // request names an exact version; the query finds the same pages, to the byte.
-      const narrowed = FACETS.some((facet) => query.params[facet] !== undefined && query.params[facet] !== "");
+      const narrowed = FACETS.some(
+        (facet) => query.params[facet] !== undefined && query.params[facet] !== "",
+      );
       const exactVersion = query.params.version !== undefined && query.params.version !== "latest";
       if (narrowed && !exactVersion) assert.equal((await narrowedBy("index")) - inIndex, pages.length);
       for (const { url, body } of pages) {

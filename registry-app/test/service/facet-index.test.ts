@@ -159,7 +159,9 @@ describe("service: the in-memory facet index", () => {
     it("orders by name then version in byte order (PostgreSQL's C collation), whatever the arrival order", () => {
       const table = new FacetTable();
       // Loaded at once (sorted), then added one by one (binary search): both must give the same order.
-      const bulk = Array.from({ length: 100 }, (_, i) => key(`io.example/s${(i * 37) % 100}`, `1.${i % 3}.0`));
+      const bulk = Array.from({ length: 100 }, (_, i) =>
+        key(`io.example/s${(i * 37) % 100}`, `1.${i % 3}.0`),
+      );
       table.apply(bulk);
       const extra = [
         key("io.example/s50", "0.9.0"),
