@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { RegistryService, systemCaller, type ListQuery } from "../../src/service";
+import type { ServerStore } from "../../src/store";
+import { serverJson, testRegistry, type TestRegistry } from "../support/registry";
+
+const CLASSIFIED = (categories: string[]) => ({
+  _meta: { "io.modelcontextprotocol.registry/publisher-provided": { categories } },
+});
+
+describe("service: narrowed list pages found in the facet index", function () {
+  let registry: TestRegistry;
+  let store: ServerStore;
+  const sources: string[] = [];
+  let service: RegistryService;
+  const admin = systemCaller("test");
+  const databases: ListQuery = { limit: 2, includeDeleted: false, attributes: { categories: ["databases"] } };
+
+  before(async () => {
+    registry = await testRegistry("indexed_pages");
+    store = registry.runtime.store;
+    service = new RegistryService(store, {
+      events: {
+        validated: () => undefined,
+        facetsCounted: () => undefined,
+        narrowedPage: (source) => sources.push(source),
+      },
+    });
+    for (const name of [
+      "io.example/server-a",
+      "io.example/server-b",
+      "io.example/server-c",
+      "io.example/server-d",
+    ]) {
+      for (const version of ["1.0.0", "2.0.0"]) {
+        const categories = name.endsWith("-c") ? ["search"] : ["databases"];
+        await service.publish(admin, serverJson(name, version, CLASSIFIED(categories)));
+      }
+    }
+  });
+  after(async () => registry?.close());
+
+  const keys = (page: { entries: Array<{ name: string; version: string }> }) =>
+    page.entries.map((entry) => `${entry.name}@${entry.version}`);
+
+  /** Every page of `query`, following the cursors. */
+  async function walk(query: ListQuery): Promise<string[]> {
+    const found: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await service.list({ ...query, cursor }, { tagged: true });
+      found.push(...keys(page));
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    return found;
+  }
+
+  it("walks every page from the index; an exact version goes to the query", async () => {
+    sources.length = 0;
+    const all = await walk(databases);
+    assert.deepEqual(all, [
+      "io.example/server-a@1.0.0",
+      "io.example/server-a@2.0.0",
+      "io.example/server-b@1.0.0",
+      "io.example/server-b@2.0.0",
+      "io.example/server-d@1.0.0",
+      "io.example/server-d@2.0.0",
+    ]);
+    assert.deepEqual(sources, ["index", "index", "index"]);
+    const latest = await walk({ ...databases, version: "latest" });
+    assert.deepEqual(latest, [
+      "io.example/server-a@2.0.0",
+      "io.example/server-b@2.0.0",
+      "io.example/server-d@2.0.0",
+    ]);
+    // An exact version is not in the index's scope: its query finds the page.
+    sources.length = 0;
+    assert.deepEqual(await walk({ ...databases, version: "1.0.0" }), [
+      "io.example/server-a@1.0.0",
+      "io.example/server-b@1.0.0",
+      "io.example/server-d@1.0.0",
+    ]);
+    assert.deepEqual(sources, ["sql", "sql"]);
+  });
+
+  it("runs the query instead when a version on the page changed after the index's refresh", async () => {
+    // Learn the current generation (the index refreshes now), then change a version on the first page
+    // between the index's answer and the read by id: the read happens through the store.
+    await service.list(databases, { tagged: true });
+    const reading = store.reading.bind(store);
+    let changed = false;
+    store.reading = (async (options, fn) => {
+      if (!changed) {
+        changed = true;
+        await registry.runtime.db.query(
+          "UPDATE server_versions SET categories = '{search}' WHERE name = 'io.example/server-a' AND version = '1.0.0'",
+        );
+      }
+      return reading(options, fn);
+    }) as ServerStore["reading"];
+    try {
+      sources.length = 0;
+      const page = await service.list(databases, { tagged: true });
+      assert.deepEqual(sources, ["sql"], "the index's page lost a version: the query answered");
+      assert.deepEqual(keys(page), ["io.example/server-a@2.0.0", "io.example/server-b@1.0.0"]);
+      // The next request sees the change in the index too, and pages from it again.
+      sources.length = 0;
+      assert.deepEqual(keys(await service.list(databases, { tagged: true })), [
+        "io.example/server-a@2.0.0",
+        "io.example/server-b@1.0.0",
+      ]);
+      assert.deepEqual(sources, ["index"]);
+    } finally {
+      store.reading = reading;
+    }
+  });
+
+  it("tags a page from the index with the index's generation, which the cache compares", async () => {
+    const page = await service.list(databases, { tagged: true });
+    const { global } = await service.freshness();
+    assert.equal(page.generation, global);
+    assert.equal((await service.list(databases, { tagged: false })).generation, undefined);
+  });
+});
