@@ -151,13 +151,17 @@ export class FacetTable {
     const ids: string[] = [];
     for (let at = after === undefined ? 0 : this.firstAfter(after, false); at < this.order.length; at += 1) {
       const row = this.order[at] as number;
-      if ((this.deleted[row] && !scope.includeDeleted) || (scope.latestOnly && !this.latest[row])) continue;
+      if (!this.inScope(row, scope)) continue;
       if (!filters.every(({ rows, accepts }) => (rows[row] as number[]).some((id) => accepts[id] === 1)))
         continue;
       ids.push((this.keys[row] as { id: string }).id);
       if (ids.length === limit) break;
     }
     return ids;
+  }
+
+  private inScope(row: number, scope: IndexScope): boolean {
+    return (scope.includeDeleted || !this.deleted[row]) && (!scope.latestOnly || this.latest[row] === true);
   }
 
   /** The first place in `order` whose key is after `key` (or, `orEqual`, not before it): binary search. */
@@ -214,7 +218,7 @@ export class FacetTable {
     const alternatives = filters.map(({ facet }) => tallies.find((entry) => entry.facet === facet));
     let total = 0;
     for (let row = 0; row < this.deleted.length; row += 1) {
-      if ((this.deleted[row] && !scope.includeDeleted) || (scope.latestOnly && !this.latest[row])) continue;
+      if (!this.inScope(row, scope)) continue;
       let failed = -1;
       let failures = 0;
       for (let k = 0; k < filters.length && failures < 2; k += 1) {
