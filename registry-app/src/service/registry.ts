@@ -89,7 +89,7 @@ export interface ServiceEvents {
   validated(outcome: "valid" | "invalid"): void;
   /** Facet counts of a list: from the in-memory index, or in SQL (search, exact version, index off). */
   facetsCounted(source: "index" | "sql"): void;
-  /** A list page narrowed by attributes: found in the in-memory index, or by its query (see indexedPage). */
+  /** A list page narrowed by attributes: found in the in-memory index, or by its query (see narrowedPage). */
   narrowedPage(source: "index" | "sql"): void;
 }
 
@@ -231,6 +231,14 @@ function unprocessable(issues: ValidationIssue[]): ProblemError {
  * Publish, edit, status, list and read of server versions: every rule of the registry that is not
  * about HTTP. Writes to one name run under that name's lock, in one transaction.
  */
+/**
+ * True when the facet index holds what a request narrows by: scope (latest only, deleted versions) and
+ * attributes. An exact version or updated_since is not in it (searches are the caller's to exclude).
+ */
+function inIndexScope(filter: { version?: string; updatedSince?: Date }): boolean {
+  return filter.version === undefined && filter.updatedSince === undefined;
+}
+
 export class RegistryService {
   private readonly maxVersions: number;
   private readonly events: ServiceEvents | undefined;
@@ -734,13 +742,9 @@ export class RegistryService {
         return { entries, nextCursor, generation };
       }
       const listed = { ...filter, after: cursor?.kind === "list" ? cursor : undefined };
-      const indexed = legacy ? undefined : await this.indexedPage(listed, options);
-      if (!legacy) this.events?.narrowedPage(indexed === undefined ? "sql" : "index");
-      const { rows, generation } =
-        indexed ??
-        (await this.store.reading(options, (reader) =>
-          legacy ? reader.list(listed) : reader.narrowedList(listed),
-        ));
+      const { rows, generation } = legacy
+        ? await this.store.reading(options, (reader) => reader.list(listed))
+        : await this.narrowedPage(listed, options);
       const entries = rows.slice(0, query.limit);
       const last = entries[entries.length - 1];
       const nextCursor =
@@ -753,6 +757,13 @@ export class RegistryService {
     return counted === undefined ? listed : { ...listed, facets: counted };
   }
 
+  /** A list page narrowed by attributes: from the facet index where it can answer, else by its query. */
+  private async narrowedPage(filter: ListFilter, options: ReadOptions): Promise<Tagged<EntryRow>> {
+    const indexed = await this.indexedPage(filter, options);
+    this.events?.narrowedPage(indexed === undefined ? "sql" : "index");
+    return indexed ?? this.store.reading(options, (reader) => reader.narrowedList(filter));
+  }
+
   /**
    * A narrowed list page found in the facet index and read by primary key: PostgreSQL reads only the
    * page's rows instead of testing every version in order until the page is full (a rare filter over
@@ -763,8 +774,7 @@ export class RegistryService {
    * as of the index's generation, which is the one a cached answer is kept under.
    */
   private async indexedPage(filter: ListFilter, options: ReadOptions): Promise<Tagged<EntryRow> | undefined> {
-    if (this.facetIndex === undefined || this.store.hasReadPool) return undefined;
-    if (filter.version !== undefined || filter.updatedSince !== undefined) return undefined;
+    if (this.facetIndex === undefined || this.store.hasReadPool || !inIndexScope(filter)) return undefined;
     const table = await this.facetIndex.current();
     const ids = table.page(filter, filter.attributes ?? {}, filter.after, filter.limit);
     const generation = options.tagged ? table.generation : undefined;
@@ -785,8 +795,7 @@ export class RegistryService {
     options: ReadOptions,
   ): Promise<FacetCounts | undefined> {
     if (facets === undefined || facets.length === 0) return undefined;
-    const inMemory = !filter.search && filter.version === undefined && filter.updatedSince === undefined;
-    if (this.facetIndex !== undefined && inMemory) {
+    if (this.facetIndex !== undefined && !filter.search && inIndexScope(filter)) {
       const table = await this.facetIndex.current();
       this.events?.facetsCounted("index");
       return table.count(filter, filter.attributes ?? {}, facets, this.knownCategories);
