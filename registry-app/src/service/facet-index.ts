@@ -73,19 +73,45 @@ interface VersionKey {
   version: string;
 }
 
-function tally(counts: Int32Array, ids: readonly number[]): void {
-  for (const id of ids) counts[id] = (counts[id] as number) + 1;
-}
-
 export interface IndexScope {
   includeDeleted: boolean;
   latestOnly: boolean;
+}
+
+/** One facet packed for reads: the value ids of position p are values[start[p]] to values[start[p + 1] - 1]. */
+interface PackedColumn {
+  start: Int32Array;
+  values: Int32Array;
+}
+
+/** A filter over one facet: its packed column and which value ids it accepts. */
+interface PackedFilter extends PackedColumn {
+  facet: FacetName;
+  accepts: Uint8Array;
+}
+
+function passes(filter: PackedFilter, row: number): boolean {
+  const end = filter.start[row + 1] as number;
+  for (let at = filter.start[row] as number; at < end; at += 1) {
+    if (filter.accepts[filter.values[at] as number] === 1) return true;
+  }
+  return false;
+}
+
+function tally(counts: Int32Array, column: PackedColumn, row: number): void {
+  const end = column.start[row + 1] as number;
+  for (let at = column.start[row] as number; at < end; at += 1) {
+    const id = column.values[at] as number;
+    counts[id] = (counts[id] as number) + 1;
+  }
 }
 
 /**
  * The facet values of every version, column-wise with dictionary-encoded values, so counting every
  * facet of a request is one pass over the versions with no query. Versions are added or replaced by
  * id as changes arrive (rows are never deleted from server_versions, so neither are they here).
+ * Reads use a packed copy (typed arrays, and per scope the positions in list order) built on the
+ * first read after a change: a `version=latest` request walks only the latest versions.
  */
 export class FacetTable {
   /**
@@ -108,6 +134,9 @@ export class FacetTable {
     status: newColumn(),
     remote: newColumn(),
   };
+  /** The packed copy, dropped by every change. */
+  private packedColumns: Record<FacetName, PackedColumn> | undefined;
+  private readonly scoped = new Map<string, Int32Array>();
 
   get size(): number {
     return this.deleted.length;
@@ -115,6 +144,9 @@ export class FacetTable {
 
   /** Adds new versions and replaces the values of known ones. */
   apply(rows: readonly FacetRow[]): void {
+    if (rows.length === 0) return;
+    this.packedColumns = undefined;
+    this.scoped.clear();
     const added: number[] = [];
     for (const row of rows) {
       let position = this.positions.get(row.id);
@@ -137,8 +169,9 @@ export class FacetTable {
       for (const position of added) this.order.push(position);
       this.order.sort((a, b) => compareKeys(this.keys[a] as VersionKey, this.keys[b] as VersionKey));
     } else {
-      for (const position of added)
-        this.order.splice(this.firstAfter(this.keys[position] as VersionKey, true), 0, position);
+      for (const position of added) {
+        this.order.splice(this.firstAfter(this.order, this.keys[position] as VersionKey, true), 0, position);
+      }
     }
   }
 
@@ -148,40 +181,66 @@ export class FacetTable {
    */
   page(scope: IndexScope, filter: AttributeFilter, after: VersionKey | undefined, limit: number): string[] {
     const filters = this.filtersOf(filter);
+    const rows = this.inScope(scope);
     const ids: string[] = [];
-    for (let at = after === undefined ? 0 : this.firstAfter(after, false); at < this.order.length; at += 1) {
-      const row = this.order[at] as number;
-      if (!this.inScope(row, scope)) continue;
-      if (!filters.every(({ rows, accepts }) => (rows[row] as number[]).some((id) => accepts[id] === 1)))
-        continue;
+    for (let at = after === undefined ? 0 : this.firstAfter(rows, after, false); at < rows.length; at += 1) {
+      const row = rows[at] as number;
+      if (!filters.every((test) => passes(test, row))) continue;
       ids.push((this.keys[row] as { id: string }).id);
       if (ids.length === limit) break;
     }
     return ids;
   }
 
-  private inScope(row: number, scope: IndexScope): boolean {
-    return (scope.includeDeleted || !this.deleted[row]) && (!scope.latestOnly || this.latest[row] === true);
+  /** The positions in scope, in (name, version) order. */
+  private inScope(scope: IndexScope): Int32Array {
+    const key = `${scope.includeDeleted}/${scope.latestOnly}`;
+    let rows = this.scoped.get(key);
+    if (rows === undefined) {
+      rows = Int32Array.from(
+        this.order.filter(
+          (row) =>
+            (scope.includeDeleted || !this.deleted[row]) && (!scope.latestOnly || this.latest[row] === true),
+        ),
+      );
+      this.scoped.set(key, rows);
+    }
+    return rows;
   }
 
-  /** The first place in `order` whose key is after `key` (or, `orEqual`, not before it): binary search. */
-  private firstAfter(key: VersionKey, orEqual: boolean): number {
+  /** The first place in `rows` whose key is after `key` (or, `orEqual`, not before it): binary search. */
+  private firstAfter(rows: ArrayLike<number>, key: VersionKey, orEqual: boolean): number {
     let low = 0;
-    let high = this.order.length;
+    let high = rows.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      const compared = compareKeys(this.keys[this.order[middle] as number] as VersionKey, key);
+      const compared = compareKeys(this.keys[rows[middle] as number] as VersionKey, key);
       if (compared < 0 || (compared === 0 && !orEqual)) low = middle + 1;
       else high = middle;
     }
     return low;
   }
 
-  /** Each given filter as its facet's value rows and a lookup of the accepted value ids. */
-  private filtersOf(
-    filter: AttributeFilter,
-  ): Array<{ facet: FacetName; rows: number[][]; accepts: Uint8Array }> {
-    const filters: Array<{ facet: FacetName; rows: number[][]; accepts: Uint8Array }> = [];
+  private packed(): Record<FacetName, PackedColumn> {
+    if (this.packedColumns === undefined) {
+      const pack = (rows: number[][]): PackedColumn => {
+        const start = new Int32Array(rows.length + 1);
+        rows.forEach((ids, row) => (start[row + 1] = (start[row] as number) + ids.length));
+        const values = new Int32Array(start[rows.length] as number);
+        rows.forEach((ids, row) => values.set(ids, start[row] as number));
+        return { start, values };
+      };
+      const packed = {} as Record<FacetName, PackedColumn>;
+      for (const facet of FACET_NAMES) packed[facet] = pack(this.columns[facet].rows);
+      this.packedColumns = packed;
+    }
+    return this.packedColumns;
+  }
+
+  /** Each given filter as its facet's packed column and a lookup of the accepted value ids. */
+  private filtersOf(filter: AttributeFilter): PackedFilter[] {
+    const packed = this.packed();
+    const filters: PackedFilter[] = [];
     for (const facet of FACET_NAMES) {
       const wanted = wantedValues(facet, filter);
       if (wanted === undefined) continue;
@@ -191,7 +250,7 @@ export class FacetTable {
         const id = column.ids.get(value);
         if (id !== undefined) accepts[id] = 1;
       }
-      filters.push({ facet, rows: column.rows, accepts });
+      filters.push({ facet, ...packed[facet], accepts });
     }
     return filters;
   }
@@ -204,26 +263,27 @@ export class FacetTable {
     knownCategories: ReadonlySet<string>,
   ): FacetCounts {
     const filters = this.filtersOf(filter);
+    const packed = this.packed();
     const filtered = new Set(filters.map((entry) => entry.facet));
     const tallies = facets.map((facet) => {
-      const column = this.columns[facet];
+      const size = this.columns[facet].dictionary.length;
       return {
         facet,
-        column,
-        counts: new Int32Array(column.dictionary.length),
-        unfiltered: filtered.has(facet) ? new Int32Array(column.dictionary.length) : undefined,
+        column: packed[facet],
+        counts: new Int32Array(size),
+        unfiltered: filtered.has(facet) ? new Int32Array(size) : undefined,
       };
     });
     // A version failing exactly filter k counts among the alternatives of k's facet (if requested).
     const alternatives = filters.map(({ facet }) => tallies.find((entry) => entry.facet === facet));
+    const rows = this.inScope(scope);
     let total = 0;
-    for (let row = 0; row < this.deleted.length; row += 1) {
-      if (!this.inScope(row, scope)) continue;
+    for (let at = 0; at < rows.length; at += 1) {
+      const row = rows[at] as number;
       let failed = -1;
       let failures = 0;
       for (let k = 0; k < filters.length && failures < 2; k += 1) {
-        const { rows, accepts } = filters[k] as (typeof filters)[number];
-        if (!(rows[row] as number[]).some((id) => accepts[id] === 1)) {
+        if (!passes(filters[k] as PackedFilter, row)) {
           failed = k;
           failures += 1;
         }
@@ -231,27 +291,27 @@ export class FacetTable {
       if (failures === 0) {
         total += 1;
         for (const entry of tallies) {
-          const ids = entry.column.rows[row] as number[];
-          tally(entry.counts, ids);
-          if (entry.unfiltered !== undefined) tally(entry.unfiltered, ids);
+          tally(entry.counts, entry.column, row);
+          if (entry.unfiltered !== undefined) tally(entry.unfiltered, entry.column, row);
         }
       } else if (failures === 1) {
         const entry = alternatives[failed];
-        if (entry?.unfiltered !== undefined) tally(entry.unfiltered, entry.column.rows[row] as number[]);
+        if (entry?.unfiltered !== undefined) tally(entry.unfiltered, entry.column, row);
       }
     }
-    const listed = (facet: FacetName, column: Column, counts: Int32Array): FacetCount[] => {
+    const listed = (facet: FacetName, counts: Int32Array): FacetCount[] => {
+      const dictionary = this.columns[facet].dictionary;
       const out: FacetCount[] = [];
       counts.forEach((count, id) => {
-        const value = column.dictionary[id] as string;
+        const value = dictionary[id] as string;
         if (count > 0 && (facet !== "category" || knownCategories.has(value))) out.push({ value, count });
       });
       return out.sort(byCount);
     };
     const result: FacetCounts = { total, facets: {} };
-    for (const { facet, column, counts, unfiltered } of tallies) {
-      const entry: FacetResult = { counts: listed(facet, column, counts) };
-      if (unfiltered !== undefined) entry.unfiltered = listed(facet, column, unfiltered);
+    for (const { facet, counts, unfiltered } of tallies) {
+      const entry: FacetResult = { counts: listed(facet, counts) };
+      if (unfiltered !== undefined) entry.unfiltered = listed(facet, unfiltered);
       result.facets[facet] = entry;
     }
     return result;

@@ -151,6 +151,23 @@ describe("service: the in-memory facet index", () => {
     // Without the registry_type filter, version 2 (databases, vector) passes the others.
     assert.deepEqual(narrowed.facets.registry_type?.unfiltered, [{ value: "pypi", count: 1 }]);
   });
+
+  it("counts and pages the new values of a version at once after they change", () => {
+    const table = new FacetTable();
+    const first = row({ tags: ["sql"] });
+    table.apply([first, row({ tags: ["sql"] })]);
+    const scope = { includeDeleted: false, latestOnly: true };
+    assert.deepEqual(table.count(scope, {}, ["tag"], new Set()).facets.tag?.counts, [
+      { value: "sql", count: 2 },
+    ]);
+    assert.equal(table.page(scope, { tags: ["vector"] }, undefined, 10).length, 0);
+    table.apply([{ ...first, tags: ["vector"] }]);
+    assert.deepEqual(table.count(scope, {}, ["tag"], new Set()).facets.tag?.counts, [
+      { value: "sql", count: 1 },
+      { value: "vector", count: 1 },
+    ]);
+    assert.deepEqual(table.page(scope, { tags: ["vector"] }, undefined, 10), [first.id]);
+  });
   describe("list pages from the index", () => {
     const key = (name: string, version: string, overrides: Partial<FacetRow> = {}) =>
       row({ name, version, ...overrides });
@@ -215,6 +232,17 @@ describe("service: the in-memory facet index", () => {
       // A change to a known version moves it in or out of scope, never in order.
       table.apply([{ ...(rows[2] as FacetRow), status: "active" }]);
       assert.deepEqual(table.page(latest, { categories: ["databases"] }, undefined, 10), ids(1, 2, 4));
+      // A cursor on a version outside the scope (a@1.0.0 is not the latest) still pages strictly after it.
+      const older = { name: "io.example/a", version: "1.0.0" };
+      assert.deepEqual(table.page(latest, {}, older, 10), ids(1, 2, 3, 4));
+      // The latest version of a name moves back (2.0.0 deleted): pages and counts follow at once.
+      table.apply([
+        { ...(rows[0] as FacetRow), is_latest: true },
+        { ...(rows[1] as FacetRow), is_latest: false, status: "deleted" },
+      ]);
+      assert.deepEqual(table.page(latest, { categories: ["databases"] }, undefined, 10), ids(0, 2, 4));
+      assert.deepEqual(table.page(latest, {}, older, 10), ids(2, 3, 4));
+      assert.equal(table.count(latest, { registryTypes: ["npm"] }, ["registry_type"], new Set()).total, 1);
     });
   });
 });
