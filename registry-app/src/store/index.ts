@@ -3,6 +3,7 @@ export {
   DatabaseUnavailableError,
   isConnectionError,
   isUnavailableError,
+  StatementDeadlines,
   type DatabaseSettings,
   type Queryable,
   type QueryOptions,
