@@ -160,36 +160,70 @@ export class StatementDeadlines {
 }
 
 /**
- * One statement on a connection, answered with "Query read timeout" after `limitMs` (0: unbounded).
- * `abandon` runs on that timeout (a pooled connection is then discarded, not reused); the
- * statement's own late answer is ignored.
+ * One statement on `client`, answered with "Query read timeout" after `limitMs` (0: unbounded), its
+ * own late answer then ignored. `settle` runs once, before the promise settles, with the error if
+ * any (a pooled connection is released there).
  */
 function boundedQuery<R extends pg.QueryResultRow>(
   client: pg.ClientBase,
   config: pg.QueryConfig,
   limitMs: number,
   deadlines: StatementDeadlines,
-  abandon?: (error: Error) => void,
+  resolve: (result: pg.QueryResult<R>) => void,
+  reject: (error: Error) => void,
+  settle?: (error: Error | undefined) => void,
+): void {
+  let settled = false;
+  const untrack =
+    limitMs > 0
+      ? deadlines.track(limitMs, () => {
+          if (settled) return;
+          settled = true;
+          const error = new Error(QUERY_TIMEOUT_MESSAGE);
+          settle?.(error);
+          reject(error);
+        })
+      : undefined;
+  // The callback form: node-pg's promise form also keeps answers alive through collections.
+  client.query<R>(config, (error, result) => {
+    untrack?.();
+    if (settled) return;
+    settled = true;
+    settle?.(error ?? undefined);
+    if (error) reject(error);
+    else resolve(result);
+  });
+}
+
+/**
+ * One statement on a connection of `pool` taken for it alone, callbacks throughout (no promise per
+ * step). After an error or a timeout the connection is discarded, not returned, as node-pg's
+ * pool.query does.
+ */
+function pooledQuery<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  config: pg.QueryConfig,
+  limitMs: number,
+  deadlines: StatementDeadlines,
 ): Promise<pg.QueryResult<R>> {
   return new Promise((resolve, reject) => {
-    let settled = false;
-    const untrack =
-      limitMs > 0
-        ? deadlines.track(limitMs, () => {
-            if (settled) return;
-            settled = true;
-            const error = new Error(QUERY_TIMEOUT_MESSAGE);
-            abandon?.(error);
-            reject(error);
-          })
-        : undefined;
-    // The callback form: node-pg's promise form also keeps answers alive through collections.
-    client.query<R>(config, (error, result) => {
-      untrack?.();
-      if (settled) return;
-      settled = true;
-      if (error) reject(error);
-      else resolve(result);
+    pool.connect((connectError, client, release) => {
+      if (connectError || client === undefined) {
+        reject(connectError ?? new Error("no connection"));
+        return;
+      }
+      // A connection that fails while checked out emits "error" on its client: handled here, as the
+      // pool handles it for idle ones (the pool listens again from the release on).
+      const onError = (error: Error) => finish(error);
+      let finished = false;
+      const finish = (error: Error | undefined) => {
+        if (finished) return;
+        finished = true;
+        client.removeListener("error", onError);
+        release(error);
+      };
+      client.on("error", onError);
+      boundedQuery<R>(client, config, limitMs, deadlines, resolve, reject, finish);
     });
   });
 }
@@ -209,23 +243,11 @@ async function tracedQuery<R extends pg.QueryResultRow>(
     { kind: SpanKind.CLIENT, attributes: { "db.system": "postgresql" } },
     async (span) => {
       try {
-        if ("client" in target) return await boundedQuery<R>(target.client, config, limitMs, deadlines);
-        const client = await target.pool.connect();
-        let released = false;
-        const release = (error?: Error) => {
-          if (released) return;
-          released = true;
-          client.release(error);
-        };
-        try {
-          return await boundedQuery<R>(client, config, limitMs, deadlines, release);
-        } catch (error) {
-          // Discarded rather than returned to the pool after any error, as node-pg's pool.query does.
-          release(error as Error);
-          throw error;
-        } finally {
-          release();
-        }
+        return await ("client" in target
+          ? new Promise<pg.QueryResult<R>>((resolve, reject) =>
+              boundedQuery<R>(target.client, config, limitMs, deadlines, resolve, reject),
+            )
+          : pooledQuery<R>(target.pool, config, limitMs, deadlines));
       } catch (error) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
         if (config.name !== undefined && PREPARED_STATEMENT_LOST.has(sqlState(error) ?? "")) {
