@@ -121,9 +121,9 @@ function statementName(text: string): string {
 
 /**
  * Client-side bounds of running statements, checked by one timer for all of them. node-pg's own
- * `query_timeout` arms a timer per statement, and with it the rows of every answer survive young
- * garbage collections in bulk (measured on 30 rows of 1 kB: 95-105 MB of 140 MB allocated survived
- * scavenges, against 2 MB without the timer, and twice the CPU per query; see BENCHMARKS.md).
+ * `query_timeout` arms a timer per statement, and with it the rows of answers survive young garbage
+ * collections in bulk, which cost about twice the CPU per 30-row statement (BENCHMARKS.md,
+ * bench/statement-bounds.ts).
  * The timer runs only while statements are tracked; a statement is answered with "Query read
  * timeout" within half a second of its bound.
  */
