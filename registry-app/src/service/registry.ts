@@ -228,10 +228,6 @@ function unprocessable(issues: ValidationIssue[]): ProblemError {
 }
 
 /**
- * Publish, edit, status, list and read of server versions: every rule of the registry that is not
- * about HTTP. Writes to one name run under that name's lock, in one transaction.
- */
-/**
  * True when the facet index holds what a request narrows by: scope (latest only, deleted versions) and
  * attributes. An exact version or updated_since is not in it (searches are the caller's to exclude).
  */
@@ -239,6 +235,10 @@ function inIndexScope(filter: { version?: string; updatedSince?: Date }): boolea
   return filter.version === undefined && filter.updatedSince === undefined;
 }
 
+/**
+ * Publish, edit, status, list and read of server versions: every rule of the registry that is not
+ * about HTTP. Writes to one name run under that name's lock, in one transaction.
+ */
 export class RegistryService {
   private readonly maxVersions: number;
   private readonly events: ServiceEvents | undefined;
