@@ -641,9 +641,10 @@ export class ServerStore {
     return facetChanges(this.db, since);
   }
 
+  /** Versions of `name`, deleted ones included: what the version cap counts (migration 6 keeps it). */
   async countVersions(name: string): Promise<number> {
     const { rows } = await this.db.query<{ count: number }>(
-      "SELECT count(*)::int AS count FROM server_versions WHERE name = $1",
+      "SELECT coalesce((SELECT versions FROM server_version_counts WHERE name = $1), 0) AS count",
       [name],
     );
     return rows[0]?.count ?? 0;

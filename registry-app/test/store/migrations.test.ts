@@ -123,6 +123,14 @@ describe("store: migrations", () => {
           "0.1.0     false",
         ],
       );
+      // Migration 6 counted the versions each name already held.
+      const counts = await db.query<{ c: string }>(
+        "SELECT name || '=' || versions AS c FROM server_version_counts ORDER BY name",
+      );
+      assert.deepEqual(
+        counts.rows.map((r) => r.c),
+        ["com.example/a=2", "com.example/b=1", "com.example/c=1"],
+      );
       // The service reads the upgraded rows like its own.
       const store = new ServerStore(db);
       const latest = await store.getLatest("com.example/b");
@@ -214,6 +222,30 @@ describe("store: invariants enforced by PostgreSQL", () => {
       /never deleted/,
     );
     await assert.rejects(db.query("TRUNCATE server_versions"), /never deleted/);
+  });
+
+  it("keeps every name's number of versions in server_version_counts, as count(*) would give it", async () => {
+    await insert("com.example/counted", "1.0.0", true);
+    await insert("com.example/counted", "1.1.0", false);
+    await insert("com.example/moved", "1.0.0", true);
+    await assert.rejects(insert("com.example/rolled-back", "1.0.0", false), /has no latest version/);
+    await db.query("UPDATE server_versions SET status = 'deprecated' WHERE name = 'com.example/counted'");
+    await db.query(
+      `UPDATE server_versions SET name = 'com.example/renamed',
+         document = jsonb_set(document, '{name}', '"com.example/renamed"') WHERE name = 'com.example/moved'`,
+    );
+    assert.equal(await store.countVersions("com.example/counted"), 2);
+    assert.equal(await store.countVersions("com.example/moved"), 0);
+    assert.equal(await store.countVersions("com.example/renamed"), 1);
+    assert.equal(await store.countVersions("com.example/rolled-back"), 0);
+    assert.equal(await store.countVersions("com.example/never"), 0);
+    // Every name of this database, whatever the other tests wrote.
+    const { rows } = await db.query<{ name: string }>(
+      `SELECT coalesce(c.name, v.name) AS name FROM server_version_counts c
+       FULL JOIN (SELECT name, count(*)::int AS versions FROM server_versions GROUP BY name) v USING (name)
+       WHERE coalesce(c.versions, 0) <> coalesce(v.versions, 0)`,
+    );
+    assert.deepEqual(rows, []);
   });
 
   it("refuses a status message on an active version and a document that disagrees with its columns", async () => {
