@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Database, migrate, MIGRATIONS, schemaVersion, ServerStore } from "../../src/store";
+import { checksum, Database, migrate, MIGRATIONS, schemaVersion, ServerStore } from "../../src/store";
 import { freshDatabaseUrl } from "../support/postgres";
 
 async function freshDb(label: string): Promise<Database> {
@@ -60,6 +60,23 @@ describe("store: migrations", () => {
       await assert.rejects(migrate(db), /schema version 999 is newer than this build knows/);
     } finally {
       await db.close();
+    }
+  });
+
+  it("keeps every shipped migration's text: the checksums databases recorded when they applied it", () => {
+    // `migrate` refuses a database whose recorded checksum differs; a fresh test database would not notice.
+    const shipped: Record<number, string> = {
+      1: "27a458db92c156816044120b34a4811e6548967d0c2a90b3d35d7164254aa059",
+      2: "6d38f21899cff072a79e14757268adeac098cc96f487991ae2c47049a15063a6",
+      3: "f6830c30d4240c2f154407ecd2d6d4ffda7a498afe576b925d3713cd811f7876",
+      4: "fe083dd5c882c75f728d5346dd019295fb68a0792bab650441007e7e6d7cf9e6",
+      5: "20e2b10ea389675165f8bf6f166ed4abb44dc20665fb8a5e095fc59671b1aee4",
+      6: "42ff36bc91a9137bb29b94cf827bccb6d27f4926668b876962a65478b5e58cb6",
+    };
+    for (const [version, sum] of Object.entries(shipped)) {
+      const migration = MIGRATIONS.find((m) => m.version === Number(version));
+      assert.ok(migration !== undefined, `migration ${version} is gone`);
+      assert.equal(checksum(migration), sum, `migration ${version} (${migration.name}) was edited`);
     }
   });
 
