@@ -10,24 +10,80 @@ import {
   type FacetRow,
 } from "../store";
 
-/** One facet's values: a dictionary, and per version the ids of its values. */
-interface Column {
-  dictionary: string[];
-  ids: Map<string, number>;
-  /** rows[position] holds that version's value ids. */
-  rows: number[][];
+/** A typed array at least `needed` long: `array` itself, or a copy of it in one half as long again. */
+function atLeastLong<T extends Int32Array | Float64Array | Uint16Array | Uint8Array>(
+  array: T,
+  needed: number,
+): T {
+  if (array.length >= needed) return array;
+  const grown = new (array.constructor as new (length: number) => T)(
+    Math.max(needed, Math.ceil(array.length * 1.5)),
+  );
+  grown.set(array);
+  return grown;
 }
 
-const newColumn = (): Column => ({ dictionary: [], ids: new Map(), rows: [] });
+/**
+ * One facet's values: a dictionary, and per version (position) the ids of its values, all in typed
+ * arrays that reads walk directly. The ids of position p are values[start[p]] to
+ * values[start[p] + count[p] - 1]. A change that fits is written in place, a longer one is appended;
+ * the values left behind are compacted away once they are half of the array.
+ */
+class Column {
+  readonly dictionary: string[] = [];
+  readonly ids = new Map<string, number>();
+  start = new Int32Array(256);
+  count = new Uint16Array(256);
+  values = new Int32Array(1024);
+  private used = 0;
+  private unused = 0;
 
-function idOf(column: Column, value: string): number {
-  let id = column.ids.get(value);
-  if (id === undefined) {
-    id = column.dictionary.length;
-    column.ids.set(value, id);
-    column.dictionary.push(value);
+  idOf(value: string): number {
+    let id = this.ids.get(value);
+    if (id === undefined) {
+      id = this.dictionary.length;
+      this.ids.set(value, id);
+      this.dictionary.push(value);
+    }
+    return id;
   }
-  return id;
+
+  /** Sets the values of `position` (below `positions`, the table's size after the change). */
+  set(position: number, positions: number, values: readonly string[]): void {
+    // Categories are at most the taxonomy's 200, tags 20; only manual SQL could write more.
+    if (values.length > 0xffff) throw new Error(`facet index: ${values.length} values for one version`);
+    this.start = atLeastLong(this.start, positions);
+    this.count = atLeastLong(this.count, positions);
+    const had = this.count[position] as number;
+    let at = this.start[position] as number;
+    if (values.length > had) {
+      this.values = atLeastLong(this.values, this.used + values.length);
+      at = this.used;
+      this.start[position] = at;
+      this.used += values.length;
+      this.unused += had;
+    } else {
+      this.unused += had - values.length;
+    }
+    for (const value of values) this.values[at++] = this.idOf(value);
+    this.count[position] = values.length;
+    if (this.unused > 4096 && this.unused * 2 > this.used) this.compact(positions);
+  }
+
+  private compact(positions: number): void {
+    const values = new Int32Array(Math.max(1024, (this.used - this.unused) * 2));
+    let at = 0;
+    for (let position = 0; position < positions; position += 1) {
+      const from = this.start[position] as number;
+      const count = this.count[position] as number;
+      values.set(this.values.subarray(from, from + count), at);
+      this.start[position] = at;
+      at += count;
+    }
+    this.values = values;
+    this.used = at;
+    this.unused = 0;
+  }
 }
 
 /** The values of each facet of a version (status and remote as one-value facets). */
@@ -57,11 +113,6 @@ function wantedValues(facet: FacetName, filter: AttributeFilter): readonly strin
 /** Code-unit order is UTF-8 byte order (PostgreSQL's "C" collation) unless a string holds a surrogate. */
 const MAY_MISORDER = /[\ud800-\uffff]/;
 
-/** (name, version) in the order of the store's lists: byte order of both, as the "C" collation sorts. */
-function compareKeys(a: VersionKey, b: VersionKey): number {
-  return compareText(a.name, b.name) || compareText(a.version, b.version);
-}
-
 function compareText(a: string, b: string): number {
   if (a === b) return 0;
   if (MAY_MISORDER.test(a) || MAY_MISORDER.test(b)) return Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -78,40 +129,42 @@ export interface IndexScope {
   latestOnly: boolean;
 }
 
-/** One facet packed for reads: the value ids of position p are values[start[p]] to values[start[p + 1] - 1]. */
-interface PackedColumn {
-  start: Int32Array;
-  values: Int32Array;
-}
-
-/** A filter over one facet: its packed column and which value ids it accepts. */
-interface PackedFilter extends PackedColumn {
+/** A filter over one facet: its column and which value ids it accepts. */
+interface ColumnFilter {
   facet: FacetName;
+  column: Column;
   accepts: Uint8Array;
 }
 
-function passes(filter: PackedFilter, row: number): boolean {
-  const end = filter.start[row + 1] as number;
-  for (let at = filter.start[row] as number; at < end; at += 1) {
-    if (filter.accepts[filter.values[at] as number] === 1) return true;
+function passes({ column, accepts }: ColumnFilter, row: number): boolean {
+  const from = column.start[row] as number;
+  const end = from + (column.count[row] as number);
+  for (let at = from; at < end; at += 1) {
+    if (accepts[column.values[at] as number] === 1) return true;
   }
   return false;
 }
 
-function tally(counts: Int32Array, column: PackedColumn, row: number): void {
-  const end = column.start[row + 1] as number;
-  for (let at = column.start[row] as number; at < end; at += 1) {
+function tally(counts: Int32Array, column: Column, row: number): void {
+  const from = column.start[row] as number;
+  const end = from + (column.count[row] as number);
+  for (let at = from; at < end; at += 1) {
     const id = column.values[at] as number;
     counts[id] = (counts[id] as number) + 1;
   }
 }
 
+const DELETED = 1;
+const LATEST = 2;
+
 /**
- * The facet values of every version, column-wise with dictionary-encoded values, so counting every
- * facet of a request is one pass over the versions with no query. Versions are added or replaced by
- * id as changes arrive (rows are never deleted from server_versions, so neither are they here).
- * Reads use a packed copy (typed arrays, and per scope the positions in list order) built on the
- * first read after a change: a `version=latest` request walks only the latest versions.
+ * The facet values of every version, column-wise with dictionary-encoded values in typed arrays, so
+ * counting every facet of a request is one pass over the versions with no query. Versions are added or
+ * replaced by id as changes arrive (rows are never deleted from server_versions, so neither are they
+ * here). Per version it holds its id, an interned name, its version text, two flags and the value ids:
+ * about 0.2 KiB (BENCHMARKS.md). Per scope (include_deleted × version=latest) the positions in list
+ * order are built on the first read after a change, so a `version=latest` request walks only the
+ * latest versions.
  */
 export class FacetTable {
   /**
@@ -119,58 +172,71 @@ export class FacetTable {
    * rows): an answer built from the table is as of that generation.
    */
   generation: string | undefined;
-  private readonly positions = new Map<string, number>();
-  /** Per position: the version's id, name and version (never change for an id). */
-  private readonly keys: Array<VersionKey & { id: string }> = [];
+  private size_ = 0;
+  /** Position of each version id. */
+  private readonly positions = new Map<number, number>();
+  /** Per position: the version's id, name (an index into `names`), version and flags. */
+  private ids = new Float64Array(256);
+  private nameOf = new Int32Array(256);
+  private readonly versions: string[] = [];
+  private flags = new Uint8Array(256);
+  private readonly names: string[] = [];
+  private readonly nameIds = new Map<string, number>();
   /** Positions in (name, version) order, the order of list pages. */
   private readonly order: number[] = [];
-  private readonly deleted: boolean[] = [];
-  private readonly latest: boolean[] = [];
   private readonly columns: Record<FacetName, Column> = {
-    category: newColumn(),
-    tag: newColumn(),
-    registry_type: newColumn(),
-    transport: newColumn(),
-    status: newColumn(),
-    remote: newColumn(),
+    category: new Column(),
+    tag: new Column(),
+    registry_type: new Column(),
+    transport: new Column(),
+    status: new Column(),
+    remote: new Column(),
   };
-  /** The packed copy, dropped by every change. */
-  private packedColumns: Record<FacetName, PackedColumn> | undefined;
   private readonly scoped = new Map<string, Int32Array>();
 
   get size(): number {
-    return this.deleted.length;
+    return this.size_;
   }
 
   /** Adds new versions and replaces the values of known ones. */
   apply(rows: readonly FacetRow[]): void {
     if (rows.length === 0) return;
-    this.packedColumns = undefined;
     this.scoped.clear();
     const added: number[] = [];
     for (const row of rows) {
-      let position = this.positions.get(row.id);
+      const id = Number(row.id);
+      // Identity ids: positive integers, far below 2^53 (each one is a stored version).
+      if (!Number.isSafeInteger(id) || String(id) !== row.id)
+        throw new Error(`facet index: version id ${row.id} is not a safe integer`);
+      let position = this.positions.get(id);
       if (position === undefined) {
-        position = this.deleted.length;
-        this.positions.set(row.id, position);
-        this.keys[position] = { id: row.id, name: row.name, version: row.version };
+        position = this.size_;
+        this.size_ += 1;
+        this.positions.set(id, position);
+        this.ids = atLeastLong(this.ids, this.size_);
+        this.nameOf = atLeastLong(this.nameOf, this.size_);
+        this.flags = atLeastLong(this.flags, this.size_);
+        this.ids[position] = id;
+        this.nameOf[position] = this.nameId(row.name);
+        this.versions[position] = row.version;
         added.push(position);
       }
-      this.deleted[position] = row.status === "deleted";
-      this.latest[position] = row.is_latest;
+      this.flags[position] = (row.status === "deleted" ? DELETED : 0) | (row.is_latest ? LATEST : 0);
       const values = valuesOf(row);
-      for (const facet of FACET_NAMES) {
-        const column = this.columns[facet];
-        column.rows[position] = values[facet].map((value) => idOf(column, value));
-      }
+      for (const facet of FACET_NAMES) this.columns[facet].set(position, this.size_, values[facet]);
     }
     // A few new versions (a publish) go in by binary search; a load is sorted once.
     if (added.length > 64) {
       for (const position of added) this.order.push(position);
-      this.order.sort((a, b) => compareKeys(this.keys[a] as VersionKey, this.keys[b] as VersionKey));
+      this.order.sort(
+        (a, b) =>
+          compareText(this.nameAt(a), this.nameAt(b)) ||
+          compareText(this.versions[a] as string, this.versions[b] as string),
+      );
     } else {
       for (const position of added) {
-        this.order.splice(this.firstAfter(this.order, this.keys[position] as VersionKey, true), 0, position);
+        const key = { name: this.nameAt(position), version: this.versions[position] as string };
+        this.order.splice(this.firstAfter(this.order, key, true), 0, position);
       }
     }
   }
@@ -186,10 +252,35 @@ export class FacetTable {
     for (let at = after === undefined ? 0 : this.firstAfter(rows, after, false); at < rows.length; at += 1) {
       const row = rows[at] as number;
       if (!filters.every((test) => passes(test, row))) continue;
-      ids.push((this.keys[row] as { id: string }).id);
+      ids.push(String(this.ids[row]));
       if (ids.length === limit) break;
     }
     return ids;
+  }
+
+  private nameId(name: string): number {
+    let id = this.nameIds.get(name);
+    if (id === undefined) {
+      id = this.names.length;
+      this.nameIds.set(name, id);
+      this.names.push(name);
+    }
+    return id;
+  }
+
+  private nameAt(position: number): string {
+    return this.names[this.nameOf[position] as number] as string;
+  }
+
+  /**
+   * Position `position` against (name, version) in the order of the store's lists: byte order of both,
+   * as the "C" collation sorts.
+   */
+  private compareAt(position: number, key: VersionKey): number {
+    return (
+      compareText(this.nameAt(position), key.name) ||
+      compareText(this.versions[position] as string, key.version)
+    );
   }
 
   /** The positions in scope, in (name, version) order. */
@@ -198,10 +289,12 @@ export class FacetTable {
     let rows = this.scoped.get(key);
     if (rows === undefined) {
       rows = Int32Array.from(
-        this.order.filter(
-          (row) =>
-            (scope.includeDeleted || !this.deleted[row]) && (!scope.latestOnly || this.latest[row] === true),
-        ),
+        this.order.filter((row) => {
+          const flags = this.flags[row] as number;
+          return (
+            (scope.includeDeleted || (flags & DELETED) === 0) && (!scope.latestOnly || (flags & LATEST) !== 0)
+          );
+        }),
       );
       this.scoped.set(key, rows);
     }
@@ -214,33 +307,16 @@ export class FacetTable {
     let high = rows.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      const compared = compareKeys(this.keys[rows[middle] as number] as VersionKey, key);
+      const compared = this.compareAt(rows[middle] as number, key);
       if (compared < 0 || (compared === 0 && !orEqual)) low = middle + 1;
       else high = middle;
     }
     return low;
   }
 
-  private packed(): Record<FacetName, PackedColumn> {
-    if (this.packedColumns === undefined) {
-      const pack = (rows: number[][]): PackedColumn => {
-        const start = new Int32Array(rows.length + 1);
-        rows.forEach((ids, row) => (start[row + 1] = (start[row] as number) + ids.length));
-        const values = new Int32Array(start[rows.length] as number);
-        rows.forEach((ids, row) => values.set(ids, start[row] as number));
-        return { start, values };
-      };
-      const packed = {} as Record<FacetName, PackedColumn>;
-      for (const facet of FACET_NAMES) packed[facet] = pack(this.columns[facet].rows);
-      this.packedColumns = packed;
-    }
-    return this.packedColumns;
-  }
-
-  /** Each given filter as its facet's packed column and a lookup of the accepted value ids. */
-  private filtersOf(filter: AttributeFilter): PackedFilter[] {
-    const packed = this.packed();
-    const filters: PackedFilter[] = [];
+  /** Each given filter as its facet's column and a lookup of the accepted value ids. */
+  private filtersOf(filter: AttributeFilter): ColumnFilter[] {
+    const filters: ColumnFilter[] = [];
     for (const facet of FACET_NAMES) {
       const wanted = wantedValues(facet, filter);
       if (wanted === undefined) continue;
@@ -250,7 +326,7 @@ export class FacetTable {
         const id = column.ids.get(value);
         if (id !== undefined) accepts[id] = 1;
       }
-      filters.push({ facet, ...packed[facet], accepts });
+      filters.push({ facet, column, accepts });
     }
     return filters;
   }
@@ -263,13 +339,12 @@ export class FacetTable {
     knownCategories: ReadonlySet<string>,
   ): FacetCounts {
     const filters = this.filtersOf(filter);
-    const packed = this.packed();
     const filtered = new Set(filters.map((entry) => entry.facet));
     const tallies = facets.map((facet) => {
       const size = this.columns[facet].dictionary.length;
       return {
         facet,
-        column: packed[facet],
+        column: this.columns[facet],
         counts: new Int32Array(size),
         unfiltered: filtered.has(facet) ? new Int32Array(size) : undefined,
       };
@@ -283,7 +358,7 @@ export class FacetTable {
       let failed = -1;
       let failures = 0;
       for (let k = 0; k < filters.length && failures < 2; k += 1) {
-        if (!passes(filters[k] as PackedFilter, row)) {
+        if (!passes(filters[k] as ColumnFilter, row)) {
           failed = k;
           failures += 1;
         }

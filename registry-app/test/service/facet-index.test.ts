@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FacetIndex, FacetTable } from "../../src/service/facet-index";
-import type { FacetChanges, FacetRow } from "../../src/store";
+import { byCount, type FacetChanges, type FacetRow } from "../../src/store";
 
 let nextId = 0;
 const row = (overrides: Partial<FacetRow> = {}): FacetRow => ({
@@ -168,6 +168,62 @@ describe("service: the in-memory facet index", () => {
     ]);
     assert.deepEqual(table.page(scope, { tags: ["vector"] }, undefined, 10), [first.id]);
   });
+  it("keeps every version's values through changes written in place, appended and compacted", () => {
+    // A seeded generator: the same rounds every run.
+    let seed = 42;
+    const random = (below: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % below;
+    };
+    const pick = (pool: string[], most: number) =>
+      Array.from(
+        new Set(Array.from({ length: random(most + 1) }, () => pool[random(pool.length)] as string)),
+      );
+    const tags = Array.from({ length: 30 }, (_, i) => `t${i}`);
+    const categories = ["databases", "search", "security", "browser"];
+    const table = new FacetTable();
+    const model = Array.from({ length: 400 }, (_, i) =>
+      row({
+        name: `io.example/m${String(i).padStart(3, "0")}`,
+        tags: pick(tags, 8),
+        categories: pick(categories, 3),
+      }),
+    );
+    table.apply(model);
+    const everything = { includeDeleted: true, latestOnly: false };
+    // 60 rounds of 200 changes append about 20,000 value ids: the columns compact several times.
+    for (let round = 0; round < 60; round += 1) {
+      const changed = Array.from({ length: 200 }, () => {
+        const at = random(model.length);
+        const next = { ...(model[at] as FacetRow), tags: pick(tags, 12), categories: pick(categories, 3) };
+        model[at] = next;
+        return next;
+      });
+      table.apply(changed);
+      if (round % 20 !== 19) continue;
+      const expected = (facet: "tags" | "categories") => {
+        const counts = new Map<string, number>();
+        for (const version of model)
+          for (const value of version[facet]) counts.set(value, (counts.get(value) ?? 0) + 1);
+        return [...counts].map(([value, count]) => ({ value, count })).sort(byCount);
+      };
+      const counted = table.count(everything, {}, ["tag", "category"], new Set(categories));
+      assert.deepEqual(counted.facets.tag?.counts, expected("tags"), `tags after round ${round}`);
+      assert.deepEqual(
+        counted.facets.category?.counts,
+        expected("categories"),
+        `categories after round ${round}`,
+      );
+      for (const tag of ["t0", "t7", "t29"]) {
+        assert.deepEqual(
+          table.page(everything, { tags: [tag] }, undefined, 1_000),
+          model.filter((version) => version.tags.includes(tag)).map((version) => version.id),
+          `versions tagged ${tag} after round ${round}`,
+        );
+      }
+    }
+  });
+
   describe("list pages from the index", () => {
     const key = (name: string, version: string, overrides: Partial<FacetRow> = {}) =>
       row({ name, version, ...overrides });
