@@ -109,13 +109,19 @@ export async function explainFacetQueries(databaseUrl: string): Promise<string> 
     { categories: ["developer-tools"], registryTypes: ["npm"] },
     false,
   );
-  cases.push({ title: "the facet index's first load (every version)", run: () => store.facetChanges("0") });
+  cases.push({
+    title: "the facet index's first load (every version)",
+    run: () => store.facetChanges("0", () => undefined),
+  });
   // A refresh reads what was written since the previous snapshot's xmin: here, nothing yet.
   const xmin = await db.pool.query<{ xmin: string }>(
     "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin",
   );
   const since = xmin.rows[0]?.xmin ?? "0";
-  cases.push({ title: "the facet index's refresh after a write", run: () => store.facetChanges(since) });
+  cases.push({
+    title: "the facet index's refresh after a write",
+    run: () => store.facetChanges(since, () => undefined),
+  });
   const out: string[] = [];
   try {
     for (const { title, run } of cases) {

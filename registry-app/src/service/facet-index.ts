@@ -2,7 +2,6 @@ import {
   byCount,
   FACET_NAMES,
   type AttributeFilter,
-  type FacetChanges,
   type FacetCount,
   type FacetCounts,
   type FacetName,
@@ -421,7 +420,8 @@ export class FacetIndex {
 
   constructor(
     private readonly generation: () => Promise<string>,
-    private readonly changes: (since: string) => Promise<FacetChanges>,
+    /** Hands over the versions written since an xmin ("0": all, perhaps in parts); resolves to its snapshot's xmin. */
+    private readonly changes: (since: string, take: (rows: readonly FacetRow[]) => void) => Promise<string>,
   ) {}
 
   /** The table, current for a request arriving now. */
@@ -446,19 +446,36 @@ export class FacetIndex {
     return this.queued;
   }
 
+  /**
+   * Every version, into a new table that replaces the current one only once it holds all of them
+   * (a full load may arrive in several parts); resolves to the snapshot's xmin.
+   */
+  private async load(): Promise<string> {
+    const table = new FacetTable();
+    const xmin = await this.changes("0", (rows) => table.apply(rows));
+    this.table = table;
+    return xmin;
+  }
+
   private launch(): Promise<void> {
     const run = (async () => {
       // The generation before the rows: the rows then hold at least what it stands for.
       const generation = await this.generation();
-      let changed = await this.changes(this.refreshed?.xmin ?? "0");
-      if (this.refreshed !== undefined && BigInt(changed.xmin) < BigInt(this.refreshed.xmin)) {
+      const previous = this.refreshed;
+      let xmin: string;
+      if (previous === undefined) {
+        xmin = await this.load();
+      } else {
+        const changed: FacetRow[] = [];
+        xmin = await this.changes(previous.xmin, (rows) => {
+          for (const row of rows) changed.push(row);
+        });
         // Transaction ids went back: a database restored under a running process. Start over.
-        this.table = new FacetTable();
-        changed = await this.changes("0");
+        if (BigInt(xmin) < BigInt(previous.xmin)) xmin = await this.load();
+        else this.table.apply(changed);
       }
-      this.table.apply(changed.rows);
       this.table.generation = generation;
-      this.refreshed = { generation, xmin: changed.xmin };
+      this.refreshed = { generation, xmin };
     })();
     this.inFlight = run;
     const clear = () => {

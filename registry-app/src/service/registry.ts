@@ -267,7 +267,7 @@ export class RegistryService {
         ? undefined
         : new FacetIndex(
             async () => (await primary.current()).global,
-            (since) => store.facetChanges(since),
+            (since, take) => store.facetChanges(since, take),
           );
   }
 

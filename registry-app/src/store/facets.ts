@@ -138,44 +138,86 @@ export interface FacetRow {
   transports: string[];
 }
 
-export interface FacetChanges {
-  /** The xmin of the snapshot the rows were read in: pass it as `since` next time. */
-  xmin: string;
-  rows: FacetRow[];
+/** Versions per statement of a full load: each part is parsed and applied before the next is read. */
+export const FACET_LOAD_PART = 20_000;
+
+const FACET_ROW = `json_build_array(id::text, name, version, status, is_latest, has_remote, categories, tags,
+  registry_types, transports)`;
+
+type EncodedRow = [
+  string,
+  string,
+  string,
+  ServerStatus,
+  boolean,
+  boolean,
+  string[],
+  string[],
+  string[],
+  string[],
+];
+
+/** One JSON text of rows (several times faster to parse than as many rows of arrays). */
+function decodeRows(text: string | null | undefined): FacetRow[] {
+  return (JSON.parse(text ?? "[]") as EncodedRow[]).map(
+    ([id, name, version, status, isLatest, hasRemote, categories, tags, registryTypes, transports]) => ({
+      id,
+      name,
+      version,
+      status,
+      is_latest: isLatest,
+      has_remote: hasRemote,
+      categories,
+      tags,
+      registry_types: registryTypes,
+      transports,
+    }),
+  );
 }
 
 /**
  * The facet columns of every version written by a transaction with an id of at least `since`
- * (migration 5's facet_xid), and the xmin of the snapshot they were read in, in one statement (one
- * snapshot). `since` "0" reads every version; the xmin of the previous call, what changed since.
- * Sent as one JSON text, which parses several times faster than as many rows of arrays.
+ * (migration 5's facet_xid), handed to `take`, and the xmin of the snapshot they were read in: pass it
+ * as `since` next time. What changed since an xmin comes in one statement. `since` "0" reads every
+ * version, in parts of `part` versions by id, all in one REPEATABLE READ snapshot: no statement's
+ * answer holds the whole catalogue (as one JSON text, 297,939 versions took 270 MiB of heap to parse).
+ * `take` may return a promise; the next part is read once it settles.
  */
-export async function facetChanges(db: Database, since: string): Promise<FacetChanges> {
-  const { rows } = await db.query<{ xmin: string; rows: string | null }>(
-    `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
-       (SELECT json_agg(json_build_array(id::text, name, version, status, is_latest, has_remote, categories, tags,
-                                         registry_types, transports))::text
-        FROM server_versions WHERE facet_xid >= $1::xid8) AS rows`,
-    [since],
+export async function facetChanges(
+  db: Database,
+  since: string,
+  take: (rows: FacetRow[]) => void | Promise<void>,
+  part = FACET_LOAD_PART,
+): Promise<string> {
+  if (since !== "0") {
+    const { rows } = await db.query<{ xmin: string; rows: string | null }>(
+      `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
+         (SELECT json_agg(${FACET_ROW})::text FROM server_versions WHERE facet_xid >= $1::xid8) AS rows`,
+      [since],
+    );
+    await take(decodeRows(rows[0]?.rows));
+    return rows[0]?.xmin ?? since;
+  }
+  return db.transaction(
+    async (tx) => {
+      const { rows } = await tx.query<{ xmin: string }>(
+        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin",
+      );
+      let after = "0";
+      for (;;) {
+        const { rows: parts } = await tx.query<{ rows: string | null; last: string | null }>(
+          `SELECT json_agg(${FACET_ROW})::text AS rows, max(id)::text AS last
+           FROM (SELECT id, name, version, status, is_latest, has_remote, categories, tags, registry_types, transports
+                 FROM server_versions WHERE id > $1::bigint ORDER BY id LIMIT $2) v`,
+          [after, part],
+        );
+        const last = parts[0]?.last;
+        if (last === null || last === undefined) break;
+        await take(decodeRows(parts[0]?.rows));
+        after = last;
+      }
+      return (rows[0] as { xmin: string }).xmin;
+    },
+    { prelude: "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY" },
   );
-  const encoded = JSON.parse(rows[0]?.rows ?? "[]") as Array<
-    [string, string, string, ServerStatus, boolean, boolean, string[], string[], string[], string[]]
-  >;
-  return {
-    xmin: rows[0]?.xmin ?? since,
-    rows: encoded.map(
-      ([id, name, version, status, isLatest, hasRemote, categories, tags, registryTypes, transports]) => ({
-        id,
-        name,
-        version,
-        status,
-        is_latest: isLatest,
-        has_remote: hasRemote,
-        categories,
-        tags,
-        registry_types: registryTypes,
-        transports,
-      }),
-    ),
-  };
 }

@@ -28,7 +28,6 @@ export {
 export {
   byCount,
   countFacets,
-  type FacetChanges,
   type FacetCount,
   type FacetCounts,
   type FacetRequest,

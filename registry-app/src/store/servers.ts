@@ -1,6 +1,6 @@
 import { attributeFilterConditions, type AttributeFilter } from "./attributes";
 import { DatabaseUnavailableError, isConnectionError, type Database, type Queryable } from "./db";
-import { countFacets, facetChanges, type FacetChanges, type FacetCounts, type FacetRequest } from "./facets";
+import { countFacets, facetChanges, type FacetCounts, type FacetRequest, type FacetRow } from "./facets";
 import { narrowedListQuery } from "./narrowed";
 
 export type ServerStatus = "active" | "deprecated" | "deleted";
@@ -636,9 +636,16 @@ export class ServerStore {
     return rows[0] === undefined ? undefined : toClassification(rows[0]);
   }
 
-  /** Facet columns of the versions written since a snapshot's xmin ("0": all), on the primary. */
-  facetChanges(since: string): Promise<FacetChanges> {
-    return facetChanges(this.db, since);
+  /**
+   * Facet columns of the versions written since a snapshot's xmin ("0": all, in parts), on the
+   * primary, handed to `take`; resolves to the xmin of the snapshot read (see facetChanges).
+   */
+  facetChanges(
+    since: string,
+    take: (rows: FacetRow[]) => void | Promise<void>,
+    part?: number,
+  ): Promise<string> {
+    return facetChanges(this.db, since, take, part);
   }
 
   /** Versions of `name`, deleted ones included: what the version cap counts (migration 6 keeps it). */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FacetIndex, FacetTable } from "../../src/service/facet-index";
-import { byCount, type FacetChanges, type FacetRow } from "../../src/store";
+import { byCount, type FacetRow } from "../../src/store";
 
 let nextId = 0;
 const row = (overrides: Partial<FacetRow> = {}): FacetRow => ({
@@ -29,16 +29,26 @@ describe("service: the in-memory facet index", () => {
       pending: [] as FacetRow[],
       gate: Promise.resolve(),
       fail: false,
+      /** A full load fails after handing over this many parts. */
+      failAfterParts: Infinity,
     };
     const index = new FacetIndex(
       async () => state.generation,
-      async (since): Promise<FacetChanges> => {
+      async (since, take) => {
         state.since.push(since);
         await state.gate;
         if (state.fail) throw new Error("database down");
-        const rows = since === "0" ? state.all : state.pending;
+        if (since === "0") {
+          // A full load comes in parts of two versions, as the store sends a large one.
+          for (let at = 0; at < state.all.length; at += 2) {
+            if (at / 2 >= state.failAfterParts) throw new Error("connection lost mid-load");
+            take(state.all.slice(at, at + 2));
+          }
+        } else {
+          take(state.pending);
+        }
         state.pending = [];
-        return { xmin: String(state.xmin), rows };
+        return String(state.xmin);
       },
     );
     return { state, index };
@@ -106,6 +116,32 @@ describe("service: the in-memory facet index", () => {
     const table = await index.current();
     assert.deepEqual(state.since, ["0", "100", "0"]);
     assert.equal(table.size, 1, "only what the restored database holds");
+  });
+
+  it("serves a full load only whole: one failing between parts leaves the table it had", async () => {
+    const { state, index } = harness();
+    state.all = Array.from({ length: 5 }, () => row());
+    const first = await index.current();
+    assert.equal(first.size, 5, "three parts, one table");
+    const everything = { includeDeleted: true, latestOnly: false };
+    assert.deepEqual(
+      first.page(everything, {}, undefined, 10),
+      state.all.map((version) => version.id),
+    );
+    // A restore under the process: the reload fails after its first part.
+    state.generation = "9.9";
+    state.xmin = 50;
+    state.all = Array.from({ length: 4 }, () => row());
+    state.failAfterParts = 1;
+    await assert.rejects(index.current(), /mid-load/);
+    state.generation = "5.5";
+    assert.equal(await index.current(), first, "the generation it was refreshed at: no query, same table");
+    assert.equal(first.size, 5);
+    state.generation = "9.9";
+    state.failAfterParts = Infinity;
+    const reloaded = await index.current();
+    assert.equal(reloaded.size, 4);
+    assert.deepEqual(state.since, ["0", "100", "0", "100", "0"]);
   });
 
   it("counts the versions in scope, and each filtered facet as if its own filter were not given", () => {

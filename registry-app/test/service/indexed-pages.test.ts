@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RegistryService, systemCaller, type ListQuery } from "../../src/service";
-import type { ServerStore } from "../../src/store";
+import type { FacetRow, ServerStore } from "../../src/store";
 import { serverJson, testRegistry, type TestRegistry } from "../support/registry";
 
 const CLASSIFIED = (categories: string[]) => ({
@@ -119,5 +119,45 @@ describe("service: narrowed list pages found in the facet index", function () {
     const { global } = await service.freshness();
     assert.equal(page.generation, global);
     assert.equal((await service.list(databases, { tagged: false })).generation, undefined);
+  });
+
+  it("loads the facet index in parts of one snapshot; a version committed meanwhile comes with the next change", async () => {
+    const all = async () => {
+      const rows: FacetRow[] = [];
+      await store.facetChanges("0", (part) => {
+        rows.push(...part);
+      });
+      return rows;
+    };
+    const whole = await all();
+    assert.equal(whole.length, 8);
+    const sizes: number[] = [];
+    const parted: FacetRow[] = [];
+    let published: Promise<unknown> | undefined;
+    const xmin = await store.facetChanges(
+      "0",
+      async (part) => {
+        sizes.push(part.length);
+        parted.push(...part);
+        // Committed after the load's snapshot, before its next part is read: outside the load.
+        published ??= service.publish(
+          admin,
+          serverJson("io.example/server-e", "1.0.0", CLASSIFIED(["search"])),
+        );
+        await published;
+      },
+      3,
+    );
+    assert.deepEqual(sizes, [3, 3, 2], "eight versions in parts of three");
+    assert.deepEqual(parted, whole);
+    assert.ok(!parted.some((version) => version.name === "io.example/server-e"));
+    const since: FacetRow[] = [];
+    await store.facetChanges(xmin, (part) => {
+      since.push(...part);
+    });
+    assert.deepEqual(
+      since.map((version) => `${version.name}@${version.version}`),
+      ["io.example/server-e@1.0.0"],
+    );
   });
 });
