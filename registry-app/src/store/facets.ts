@@ -161,6 +161,11 @@ type EncodedRow = [
   string[],
 ];
 
+/** One part of a full load: $2 versions with ids above $1, as one JSON text, and the last id. */
+export const FACET_LOAD_QUERY = `SELECT json_agg(${FACET_ROW})::text AS rows, max(id)::text AS last
+  FROM (SELECT id, name, version, status, is_latest, has_remote, categories, tags, registry_types, transports
+        FROM server_versions WHERE id > $1::bigint ORDER BY id LIMIT $2) v`;
+
 /** One JSON text of rows (several times faster to parse than as many rows of arrays). */
 function decodeRows(text: string | null | undefined): FacetRow[] {
   return (JSON.parse(text ?? "[]") as EncodedRow[]).map(
@@ -210,9 +215,7 @@ export async function facetChanges(
       let after = "0";
       for (;;) {
         const { rows: parts } = await tx.query<{ rows: string | null; last: string | null }>(
-          `SELECT json_agg(${FACET_ROW})::text AS rows, max(id)::text AS last
-           FROM (SELECT id, name, version, status, is_latest, has_remote, categories, tags, registry_types, transports
-                 FROM server_versions WHERE id > $1::bigint ORDER BY id LIMIT $2) v`,
+          FACET_LOAD_QUERY,
           [after, part],
         );
         const last = parts[0]?.last;
