@@ -22,20 +22,10 @@ function atLeastLong<T extends Int32Array | Float64Array | Uint16Array | Uint8Ar
   return grown;
 }
 
-/**
- * One facet's values: a dictionary, and per version (position) the ids of its values, all in typed
- * arrays that reads walk directly. The ids of position p are values[start[p]] to
- * values[start[p] + count[p] - 1]. A change that fits is written in place, a longer one is appended;
- * the values left behind are compacted away once they are half of the array.
- */
-class Column {
+/** Strings interned as dense ids: `dictionary[id]` is the string, `ids` maps it back. */
+class Interned {
   readonly dictionary: string[] = [];
   readonly ids = new Map<string, number>();
-  start = new Int32Array(256);
-  count = new Uint16Array(256);
-  values = new Int32Array(1024);
-  private used = 0;
-  private unused = 0;
 
   idOf(value: string): number {
     let id = this.ids.get(value);
@@ -46,6 +36,20 @@ class Column {
     }
     return id;
   }
+}
+
+/**
+ * One facet's values: a dictionary, and per version (position) the ids of its values, all in typed
+ * arrays that reads walk directly. The ids of position p are values[start[p]] to
+ * values[start[p] + count[p] - 1]. A change that fits is written in place, a longer one is appended;
+ * the values left behind are compacted away once they are half of the array.
+ */
+class Column extends Interned {
+  start = new Int32Array(256);
+  count = new Uint16Array(256);
+  values = new Int32Array(1024);
+  private used = 0;
+  private unused = 0;
 
   /** Sets the values of `position` (below `positions`, the table's size after the change). */
   set(position: number, positions: number, values: readonly string[]): void {
@@ -179,8 +183,7 @@ export class FacetTable {
   private nameOf = new Int32Array(256);
   private readonly versions: string[] = [];
   private flags = new Uint8Array(256);
-  private readonly names: string[] = [];
-  private readonly nameIds = new Map<string, number>();
+  private readonly names = new Interned();
   /** Positions in (name, version) order, the order of list pages. */
   private readonly order: number[] = [];
   private readonly columns: Record<FacetName, Column> = {
@@ -216,7 +219,7 @@ export class FacetTable {
         this.nameOf = atLeastLong(this.nameOf, this.size_);
         this.flags = atLeastLong(this.flags, this.size_);
         this.ids[position] = id;
-        this.nameOf[position] = this.nameId(row.name);
+        this.nameOf[position] = this.names.idOf(row.name);
         this.versions[position] = row.version;
         added.push(position);
       }
@@ -257,18 +260,8 @@ export class FacetTable {
     return ids;
   }
 
-  private nameId(name: string): number {
-    let id = this.nameIds.get(name);
-    if (id === undefined) {
-      id = this.names.length;
-      this.nameIds.set(name, id);
-      this.names.push(name);
-    }
-    return id;
-  }
-
   private nameAt(position: number): string {
-    return this.names[this.nameOf[position] as number] as string;
+    return this.names.dictionary[this.nameOf[position] as number] as string;
   }
 
   /**
