@@ -625,11 +625,12 @@ async function main(): Promise<void> {
           MCP_REGISTRY_AUTH_RATE_LIMIT_PER_MINUTE: "0",
           MCP_REGISTRY_TOKEN_TTL_SECONDS: "86400",
           MCP_REGISTRY_MIGRATE_ON_START: "false",
+          ...settings.serviceEnv,
+          // After BENCH_SERVICE_ENV: a variant's cache off and standby reads hold whatever it sets.
           ...(cacheOn(variant) ? {} : { MCP_REGISTRY_READ_CACHE_MAX_BYTES: "0" }),
           ...(onStandby(variant) && standby !== undefined
             ? { MCP_REGISTRY_DATABASE_READ_URL: standby.url(new URL(servedUrl).pathname.slice(1)) }
             : {}),
-          ...settings.serviceEnv,
         }),
         {
           logFile: path.join(work, `service-${variant}.log`),
