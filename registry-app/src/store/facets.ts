@@ -140,7 +140,7 @@ export interface FacetRow {
 
 /**
  * Versions per statement of a full load: each part is parsed and applied before the next is read.
- * Measured at 143,413 versions (BENCHMARKS.md): peak RSS 164 MiB in parts of 5,000, 190-226 in parts of
+ * Measured at 143,413 versions (BENCHMARKS.md): peak RSS 163-166 MiB in parts of 5,000, 202-226 in parts of
  * 20,000, 250 in one statement; 2.6 s against 2.2 s in one.
  */
 export const FACET_LOAD_PART = 5_000;
