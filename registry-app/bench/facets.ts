@@ -103,6 +103,27 @@ export async function explainFacetQueries(databaseUrl: string): Promise<string> 
     false,
   );
   list("version=latest&tag=api&transport=stdio", { tags: ["api"], transports: ["stdio"] });
+  // What serves those pages on the primary: the facet index finds the page, PostgreSQL reads its rows.
+  const byId = (title: string, attributes: AttributeFilter) =>
+    cases.push({
+      title: `filtered list page found in the facet index, read by id: ${title}`,
+      run: async () => {
+        const page = await db.pool.query<{ id: string }>(
+          `SELECT id::text FROM server_versions
+           WHERE is_latest AND status <> 'deleted' AND categories && $1::text[]
+           ORDER BY name, version LIMIT 31`,
+          [attributes.categories],
+        );
+        await store.reading({ tagged: false }, (reader) =>
+          reader.byIds(
+            page.rows.map((row) => row.id),
+            { ...scope, limit: 31, attributes },
+          ),
+        );
+      },
+    });
+  byId("version=latest&category=databases", { categories: ["databases"] });
+  byId("version=latest&category=ai-ml (a broad one)", { categories: ["ai-ml"] });
   facets("version=latest, no filter", {});
   facets("version=latest&category=databases", { categories: ["databases"] });
   facets(

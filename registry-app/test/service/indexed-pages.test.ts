@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RegistryService, systemCaller, type ListQuery } from "../../src/service";
-import type { FacetRow, ServerStore } from "../../src/store";
+import { EntryReader, type FacetRow, type Queryable, type ServerStore } from "../../src/store";
 import { serverJson, testRegistry, type TestRegistry } from "../support/registry";
 
 const CLASSIFIED = (categories: string[]) => ({
@@ -159,5 +159,72 @@ describe("service: narrowed list pages found in the facet index", function () {
       since.map((version) => `${version.name}@${version.version}`),
       ["io.example/server-e@1.0.0"],
     );
+  });
+});
+
+describe("store: a page found in the facet index is read by primary key alone", function () {
+  let registry: TestRegistry;
+
+  before(async () => {
+    registry = await testRegistry("indexed_pages_plan");
+    const service = new RegistryService(registry.runtime.store);
+    // A category and a tag on one name in fifty: selective enough, once the table's statistics are
+    // known, for the planner to AND their GIN indexes with the primary key if the query lets it.
+    const documents = [];
+    for (let i = 0; i < 400; i++) {
+      const n = (i * 7) % 400; // ids in another order than names
+      for (const version of ["1.0.0", "1.1.0", "2.0.0"])
+        documents.push(
+          serverJson(`io.example/plan-${String(n).padStart(3, "0")}`, version, {
+            _meta: {
+              "io.modelcontextprotocol.registry/publisher-provided": {
+                categories: n % 50 === 0 ? ["databases"] : ["search"],
+                tags: n % 50 === 1 ? ["sql"] : ["api"],
+              },
+            },
+          }),
+        );
+    }
+    for (let at = 0; at < documents.length; at += 100)
+      await service.publishBatch(systemCaller("test"), documents.slice(at, at + 100));
+    // Rows in name order on disk: the ids of a page are then scattered, as in a catalogue grown by
+    // publishes (the planner prices a read by primary key by how well ids follow the rows' order).
+    await registry.runtime.db.query("CLUSTER server_versions USING server_versions_name_version_key");
+    await registry.runtime.db.query("VACUUM ANALYZE server_versions");
+  });
+  after(async () => registry?.close());
+
+  /** The indexes (and BitmapAnd nodes) in the plan byIds gets for `attributes`, parameters known. */
+  async function planOf(attributes: ListQuery["attributes"]): Promise<string[]> {
+    const db = registry.runtime.db;
+    const page = await db.query<{ id: string }>(
+      "SELECT id::text FROM server_versions WHERE is_latest ORDER BY name, version LIMIT 31",
+    );
+    let plan: unknown;
+    const explaining = {
+      query: async (text: string, values?: unknown[]) => {
+        const { rows } = await db.query<{ "QUERY PLAN": unknown }>(`EXPLAIN (FORMAT JSON) ${text}`, values);
+        plan = rows[0]?.["QUERY PLAN"];
+        return { rows: [] };
+      },
+    } as unknown as Queryable;
+    await new EntryReader(explaining, false).byIds(
+      page.rows.map((row) => row.id),
+      { includeDeleted: false, latestOnly: true, limit: 31, attributes },
+    );
+    const found: string[] = [];
+    const visit = (node: Record<string, unknown>) => {
+      if (typeof node["Index Name"] === "string") found.push(node["Index Name"]);
+      if (node["Node Type"] === "BitmapAnd") found.push("BitmapAnd");
+      for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) visit(child);
+    };
+    visit((plan as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan);
+    return found;
+  }
+
+  it("tests the filter on the page's rows, never through a category or tag index", async () => {
+    assert.deepEqual(await planOf({ categories: ["databases"] }), ["server_versions_pkey"]);
+    assert.deepEqual(await planOf({ tags: ["sql"] }), ["server_versions_pkey"]);
+    assert.deepEqual(await planOf({ categories: ["databases"], tags: ["sql"] }), ["server_versions_pkey"]);
   });
 });
