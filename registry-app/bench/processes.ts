@@ -269,22 +269,94 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `main.js serve` as its own process on a free loopback port and waits for readiness. */
+/** "512Mi", "1Gi" or a number of bytes, as a container's memory limit is written. */
+export function parseMemoryLimit(value: string): number {
+  const match = /^(\d+)(Ki|Mi|Gi)?$/.exec(value.trim());
+  if (match === null)
+    throw new Error(`BENCH_SERVICE_MEMORY_LIMIT: "${value}" is not bytes, or a number with Ki, Mi or Gi`);
+  const unit = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 }[match[2] as "Ki" | "Mi" | "Gi"] ?? 1;
+  return Number(match[1]) * unit;
+}
+
+/**
+ * A new memory cgroup (v1 or v2) under this process's own, limited to `bytes`: a service started in
+ * it sizes its heap as in a container with that limit (Node reads the limit at start: under 512 Mi,
+ * a 256 MiB old generation and a 1 MiB semi-space instead of a 32 MiB one), and the kernel ends it if
+ * it goes over. Returns the file a process writes its pid to in order to join, and a cleanup.
+ */
+function memoryCgroup(bytes: number, label: string): { procs: string; remove: () => void } {
+  const lines = fs.readFileSync("/proc/self/cgroup", "utf8").split("\n");
+  const v1 = lines.find((line) => /^\d+:memory:/.test(line));
+  const v2 = lines.find((line) => line.startsWith("0::"));
+  const candidates = [
+    ...(v1 === undefined
+      ? []
+      : [
+          {
+            dir: path.join("/sys/fs/cgroup/memory", v1.split(":")[2] as string),
+            file: "memory.limit_in_bytes",
+          },
+        ]),
+    ...(v2 === undefined ? [] : [{ dir: path.join("/sys/fs/cgroup", v2.slice(3)), file: "memory.max" }]),
+  ];
+  const errors: string[] = [];
+  for (const { dir, file } of candidates) {
+    const group = path.join(dir, `bench-${label}-${process.pid}`);
+    try {
+      fs.mkdirSync(group);
+      fs.writeFileSync(path.join(group, file), String(bytes));
+      return {
+        procs: path.join(group, "cgroup.procs"),
+        remove: () => {
+          try {
+            fs.rmdirSync(group);
+          } catch (error) {
+            console.error(`could not remove the cgroup ${group}: ${(error as Error).message}`);
+          }
+        },
+      };
+    } catch (error) {
+      errors.push(`${group}: ${(error as Error).message}`);
+      if (fs.existsSync(group)) fs.rmdirSync(group);
+    }
+  }
+  throw new Error(
+    `BENCH_SERVICE_MEMORY_LIMIT needs a memory cgroup this process may create (run as root with cgroups ` +
+      `mounted read-write): ${errors.join("; ") || "no memory controller in /proc/self/cgroup"}`,
+  );
+}
+
+/**
+ * Starts `main.js serve` as its own process on a free loopback port and waits for readiness; with
+ * `memoryLimit` (bytes), inside a memory cgroup of that limit, as in its container.
+ */
 export async function startService(
   entry: string,
   env: NodeJS.ProcessEnv,
-  options: { nodeArgs?: string[]; logFile: string },
+  options: { nodeArgs?: string[]; logFile: string; memoryLimit?: number; label?: string },
 ): Promise<ServiceProcess> {
   const port = await freePort();
   const log = fs.openSync(options.logFile, "a");
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry, "serve"], {
+  const command = [process.execPath, ...(options.nodeArgs ?? []), entry, "serve"];
+  const cgroup =
+    options.memoryLimit === undefined
+      ? undefined
+      : memoryCgroup(options.memoryLimit, options.label ?? "service");
+  // In a cgroup: the shell joins it, then becomes node (same pid), so the limit holds from node's start.
+  const [file, ...args] =
+    cgroup === undefined
+      ? command
+      : ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', cgroup.procs, ...command];
+  const child = spawn(file as string, args, {
     cwd: APP_DIR,
     env: { ...env, MCP_REGISTRY_SERVER_ADDRESS: `127.0.0.1:${port}` },
     // Logs go to a file as they would to a container runtime: written, never parsed by the bench.
     stdio: ["ignore", log, log],
   });
   fs.closeSync(log);
-  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve)).finally(() =>
+    cgroup?.remove(),
+  );
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {

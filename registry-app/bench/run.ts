@@ -15,6 +15,7 @@ import {
   createDatabase,
   dropDatabase,
   memoryOf,
+  parseMemoryLimit,
   postgresCpuSeconds,
   runCommand,
   serviceEnv,
@@ -37,6 +38,14 @@ const settings = {
   only: (process.env.BENCH_SCENARIOS ?? "").split(",").filter(Boolean),
   /** Extra environment of both services, e.g. '{"MCP_REGISTRY_DATABASE_POOL_SIZE":"20"}'. */
   serviceEnv: JSON.parse(process.env.BENCH_SERVICE_ENV ?? "{}") as Record<string, string>,
+  /**
+   * The services' memory limit ("512Mi", as in the registry's container): each runs in a memory cgroup
+   * of that size, so Node sizes its heap as it does in the pod. Unset: no limit (the host's memory).
+   */
+  memoryLimit:
+    process.env.BENCH_SERVICE_MEMORY_LIMIT === undefined
+      ? undefined
+      : parseMemoryLimit(process.env.BENCH_SERVICE_MEMORY_LIMIT),
   /** Directory for V8 CPU profiles of the services (node --cpu-prof), written when they stop. */
   cpuProfileDir: process.env.BENCH_CPU_PROF,
   /** Where to write every measurement as JSON. */
@@ -634,6 +643,8 @@ async function main(): Promise<void> {
         }),
         {
           logFile: path.join(work, `service-${variant}.log`),
+          memoryLimit: settings.memoryLimit,
+          label: variant,
           nodeArgs: settings.cpuProfileDir
             ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(settings.cpuProfileDir, variant)}`]
             : [],
@@ -651,7 +662,10 @@ async function main(): Promise<void> {
       const service = await start(variant);
       services[variant] = service;
       log(
-        `service (${variantLabel(variant)}): pid ${service.pid}, RSS after start ${fixed(memoryOf(service.pid).rssMiB)} MiB`,
+        `service (${variantLabel(variant)}): pid ${service.pid}, RSS after start ${fixed(memoryOf(service.pid).rssMiB)} MiB` +
+          (settings.memoryLimit === undefined
+            ? ""
+            : `, in a memory cgroup of ${fixed(settings.memoryLimit / 1024 ** 2, 0)} MiB`),
       );
       return service;
     };
