@@ -28,9 +28,10 @@ export const DATABASE_POOL_SIZE = 10;
 /**
  * V8's semi-space (half the young generation), MiB. Node sizes its heap from the container's memory
  * limit: under 512 Mi it picks a 1 MiB semi-space (16 MiB where memory is not limited), so the rows of
- * a list page outlive the young generation and are left to the old generation's slower collector. Measured in a 512 Mi cgroup (BENCHMARKS.md,
- * seventh session): list pages of 100 under 20 publishes/s, cached, 325 req/s with the 1 MiB default and
- * 1,982 with 16; uncached list pages 395 and 597; peak RSS 139 and 185 MiB.
+ * a list page outlive the young generation and are left to the old generation's slower collector.
+ * Measured in a 512 Mi cgroup (BENCHMARKS.md, seventh session): list pages of 100 under 20 publishes/s,
+ * cached, 325 req/s with the 1 MiB default and 1,982 with 16; uncached list pages 395 and 597; peak RSS
+ * 139 and 185 MiB.
  */
 export const SEMI_SPACE_MIB = 16;
 

@@ -281,24 +281,21 @@ export function parseMemoryLimit(value: string): number {
 /**
  * A new memory cgroup (v1 or v2) under this process's own, limited to `bytes`: a service started in
  * it sizes its heap as in a container with that limit (Node reads the limit at start: under 512 Mi,
- * a 256 MiB old generation and a 1 MiB semi-space instead of a 32 MiB one), and the kernel ends it if
+ * a 256 MiB old generation and a 1 MiB semi-space instead of 16 MiB), and the kernel ends it if
  * it goes over. Returns the file a process writes its pid to in order to join, and a cleanup.
  */
 function memoryCgroup(bytes: number, label: string): { procs: string; remove: () => void } {
   const lines = fs.readFileSync("/proc/self/cgroup", "utf8").split("\n");
   const v1 = lines.find((line) => /^\d+:memory:/.test(line));
   const v2 = lines.find((line) => line.startsWith("0::"));
-  const candidates = [
-    ...(v1 === undefined
-      ? []
-      : [
-          {
-            dir: path.join("/sys/fs/cgroup/memory", v1.split(":")[2] as string),
-            file: "memory.limit_in_bytes",
-          },
-        ]),
-    ...(v2 === undefined ? [] : [{ dir: path.join("/sys/fs/cgroup", v2.slice(3)), file: "memory.max" }]),
-  ];
+  const candidates: Array<{ dir: string; file: string }> = [];
+  if (v1 !== undefined)
+    candidates.push({
+      dir: path.join("/sys/fs/cgroup/memory", v1.split(":")[2] as string),
+      file: "memory.limit_in_bytes",
+    });
+  if (v2 !== undefined)
+    candidates.push({ dir: path.join("/sys/fs/cgroup", v2.slice(3)), file: "memory.max" });
   const errors: string[] = [];
   for (const { dir, file } of candidates) {
     const group = path.join(dir, `bench-${label}-${process.pid}`);

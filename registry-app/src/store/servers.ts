@@ -434,7 +434,7 @@ export class EntryReader {
    * pooler; the first five of a prepared one) ANDs the primary key with the category or tag GIN
    * index, scanning every version of the category to recheck 30 rows. Measured on the bench dataset,
    * one connection, a page of 31 in `databases`: 787-873 µs of backend CPU per call, 347-483 µs with
-   * the fence; prepared statements (a generic plan) 173-210 µs either way.
+   * the fence; prepared statements (a generic plan) 173-213 µs either way.
    */
   async byIds(ids: readonly string[], filter: ListFilter): Promise<EntryRow[]> {
     const params: unknown[] = [ids];
