@@ -142,7 +142,6 @@ const PAGE_ROWS = `FROM server_versions v WHERE v.status <> 'deleted' AND (v.nam
   ORDER BY v.name, v.version LIMIT 101`;
 
 const LIST_PAGE: ListFilter = { limit: 101, includeDeleted: false, latestOnly: false };
-const LATEST_PAGE: ListFilter = { limit: 31, includeDeleted: false, latestOnly: true };
 const pageStart = ({ pageStarts }: Inputs, call: number) =>
   pageStarts[call % pageStarts.length] as { name: string; version: string };
 const latestIds = ({ latestIds: ids }: Inputs, call: number, count: number) => {
@@ -202,7 +201,6 @@ const pages: Candidate[] = [
     run: async (connection, inputs, call) => {
       const rows = await new EntryReader(queryable(connection), false).byIds(
         latestIds(inputs, call, 31 * count),
-        LATEST_PAGE,
       );
       return listBody(rows, undefined, taxonomy);
     },

@@ -114,12 +114,7 @@ export async function explainFacetQueries(databaseUrl: string): Promise<string> 
            ORDER BY name, version LIMIT 31`,
           [attributes.categories],
         );
-        await store.reading({ tagged: false }, (reader) =>
-          reader.byIds(
-            page.rows.map((row) => row.id),
-            { ...scope, limit: 31, attributes },
-          ),
-        );
+        await store.reading({ tagged: false }, (reader) => reader.byIds(page.rows.map((row) => row.id)));
       },
     });
   byId("version=latest&category=databases", { categories: ["databases"] });

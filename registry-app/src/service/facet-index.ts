@@ -175,6 +175,12 @@ export class FacetTable {
    * rows): an answer built from the table is as of that generation.
    */
   generation: string | undefined;
+  /**
+   * The xmin of the snapshot the table was last refreshed in: a version written by a transaction with
+   * an id below it is in the table as it is in the database (FacetIndex reads everything written from
+   * the previous xmin on at each refresh).
+   */
+  xmin = 0n;
   private size_ = 0;
   /** Position of each version id. */
   private readonly positions = new Map<number, number>();
@@ -468,6 +474,7 @@ export class FacetIndex {
         else this.table.apply(changed);
       }
       this.table.generation = generation;
+      this.table.xmin = BigInt(xmin);
       this.refreshed = { generation, xmin };
     })();
     this.inFlight = run;

@@ -426,27 +426,26 @@ export class EntryReader {
   }
 
   /**
-   * The versions of `ids` that still pass the list filter (cursor aside), in list order: a page the
-   * facet index found, read by primary key. Untagged: the index's refresh sets the page's generation.
-   *
-   * The filter is tested on the page's rows only: OFFSET 0 keeps it out of the subquery. Otherwise a
-   * plan made for the call's values (every call where prepared statements are off, as behind the
-   * pooler; the first five of a prepared one) ANDs the primary key with the category or tag GIN
-   * index, scanning every version of the category to recheck 30 rows. Measured on the bench dataset,
-   * one connection, a page of 31 in `databases`: 787-873 µs of backend CPU per call, 347-483 µs with
-   * the fence; prepared statements (a generic plan) 173-213 µs either way.
+   * The versions of `ids` that exist, in no order, each with the transaction that last wrote it
+   * (migration 5's facet_xid): pages the facet index found, read by primary key. Untagged: the index's
+   * refresh sets a page's generation, and a version written since that refresh's snapshot is not used.
    */
-  async byIds(ids: readonly string[], filter: ListFilter): Promise<EntryRow[]> {
-    const params: unknown[] = [ids];
-    const conditions = filterConditions(filter, params);
-    const { rows } = await this.q.query<EntryRecord>(
-      `SELECT ${ENTRY_COLUMNS}
-       FROM (SELECT * FROM server_versions WHERE id = ANY($1::bigint[]) OFFSET 0) v ${where(conditions)}
-       ORDER BY v.name, v.version`,
-      params,
+  async byIds(ids: readonly string[]): Promise<Array<EntryRow & { id: string; writtenBy: string }>> {
+    const { rows } = await this.q.query<EntryRecord & { id: string; written_by: string }>(
+      `SELECT v.id::text AS id, v.facet_xid::text AS written_by, ${ENTRY_COLUMNS}
+       FROM server_versions v WHERE v.id = ANY($1::bigint[])`,
+      [ids],
       { prepare: true },
     );
-    return toTagged(rows).rows;
+    return rows.map((row) => ({
+      id: row.id,
+      writtenBy: row.written_by,
+      name: row.name,
+      version: row.version,
+      status: row.status,
+      entryJson: row.entry_json,
+      classification: toClassification(row),
+    }));
   }
 
   /** Facet counts over the versions a list or search would return (every page), in SQL. */

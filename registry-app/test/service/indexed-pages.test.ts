@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RegistryService, systemCaller, type ListQuery } from "../../src/service";
-import { EntryReader, type FacetRow, type Queryable, type ServerStore } from "../../src/store";
+import type { FacetRow, ServerStore } from "../../src/store";
 import { serverJson, testRegistry, type TestRegistry } from "../support/registry";
 
 const CLASSIFIED = (categories: string[]) => ({
@@ -114,6 +114,68 @@ describe("service: narrowed list pages found in the facet index", function () {
     }
   });
 
+  it("runs the query instead when a version on the page was written after the refresh, even one still passing", async () => {
+    await service.list(databases, { tagged: true });
+    const reading = store.reading.bind(store);
+    let written = false;
+    store.reading = (async (options, fn) => {
+      if (!written) {
+        written = true;
+        await registry.runtime.db.query(
+          "UPDATE server_versions SET categories = categories WHERE name = 'io.example/server-b' AND version = '1.0.0'",
+        );
+      }
+      return reading(options, fn);
+    }) as ServerStore["reading"];
+    try {
+      sources.length = 0;
+      const page = await service.list(databases, { tagged: true });
+      assert.deepEqual(sources, ["sql"], "a version newer than the index's snapshot: the query answered");
+      assert.deepEqual(keys(page), ["io.example/server-a@2.0.0", "io.example/server-b@1.0.0"]);
+      sources.length = 0;
+      assert.deepEqual(keys(await service.list(databases, { tagged: true })), keys(page));
+      assert.deepEqual(sources, ["index"]);
+    } finally {
+      store.reading = reading;
+    }
+  });
+
+  it("shares one read by id among concurrent requests, each answered with its own page", async () => {
+    const queries: ListQuery[] = [
+      databases,
+      { ...databases, limit: 1 },
+      { ...databases, limit: 3 },
+      { ...databases, version: "latest" },
+      { limit: 2, includeDeleted: false, attributes: { categories: ["search"] } },
+      { ...databases, limit: 5 },
+    ];
+    const alone = [];
+    for (const query of queries) alone.push(keys(await service.list(query, { tagged: false })));
+    const reading = store.reading.bind(store);
+    const statements: number[] = [];
+    store.reading = ((options, fn) =>
+      reading(options, (reader) => {
+        const byIds = reader.byIds.bind(reader);
+        reader.byIds = (ids) => {
+          statements.push(ids.length);
+          return byIds(ids);
+        };
+        return fn(reader);
+      })) as ServerStore["reading"];
+    try {
+      sources.length = 0;
+      const together = await Promise.all(queries.map((query) => service.list(query, { tagged: false })));
+      assert.deepEqual(together.map(keys), alone);
+      assert.deepEqual(sources, Array(queries.length).fill("index"));
+      assert.ok(
+        statements.length < queries.length,
+        `${queries.length} pages in ${statements.length} statements`,
+      );
+    } finally {
+      store.reading = reading;
+    }
+  });
+
   it("tags a page from the index with the index's generation, which the cache compares", async () => {
     const page = await service.list(databases, { tagged: true });
     const { global } = await service.freshness();
@@ -159,72 +221,5 @@ describe("service: narrowed list pages found in the facet index", function () {
       since.map((version) => `${version.name}@${version.version}`),
       ["io.example/server-e@1.0.0"],
     );
-  });
-});
-
-describe("store: a page found in the facet index is read by primary key alone", function () {
-  let registry: TestRegistry;
-
-  before(async () => {
-    registry = await testRegistry("indexed_pages_plan");
-    const service = new RegistryService(registry.runtime.store);
-    // A category and a tag on one name in fifty: selective enough, once the table's statistics are
-    // known, for the planner to AND their GIN indexes with the primary key if the query lets it.
-    const documents = [];
-    for (let i = 0; i < 400; i++) {
-      const n = (i * 7) % 400; // ids in another order than names
-      for (const version of ["1.0.0", "1.1.0", "2.0.0"])
-        documents.push(
-          serverJson(`io.example/plan-${String(n).padStart(3, "0")}`, version, {
-            _meta: {
-              "io.modelcontextprotocol.registry/publisher-provided": {
-                categories: n % 50 === 0 ? ["databases"] : ["search"],
-                tags: n % 50 === 1 ? ["sql"] : ["api"],
-              },
-            },
-          }),
-        );
-    }
-    for (let at = 0; at < documents.length; at += 100)
-      await service.publishBatch(systemCaller("test"), documents.slice(at, at + 100));
-    // Rows in name order on disk: the ids of a page are then scattered, as in a catalogue grown by
-    // publishes (the planner prices a read by primary key by how well ids follow the rows' order).
-    await registry.runtime.db.query("CLUSTER server_versions USING server_versions_name_version_key");
-    await registry.runtime.db.query("VACUUM ANALYZE server_versions");
-  });
-  after(async () => registry?.close());
-
-  /** The indexes (and BitmapAnd nodes) in the plan byIds gets for `attributes`, parameters known. */
-  async function planOf(attributes: ListQuery["attributes"]): Promise<string[]> {
-    const db = registry.runtime.db;
-    const page = await db.query<{ id: string }>(
-      "SELECT id::text FROM server_versions WHERE is_latest ORDER BY name, version LIMIT 31",
-    );
-    let plan: unknown;
-    const explaining = {
-      query: async (text: string, values?: unknown[]) => {
-        const { rows } = await db.query<{ "QUERY PLAN": unknown }>(`EXPLAIN (FORMAT JSON) ${text}`, values);
-        plan = rows[0]?.["QUERY PLAN"];
-        return { rows: [] };
-      },
-    } as unknown as Queryable;
-    await new EntryReader(explaining, false).byIds(
-      page.rows.map((row) => row.id),
-      { includeDeleted: false, latestOnly: true, limit: 31, attributes },
-    );
-    const found: string[] = [];
-    const visit = (node: Record<string, unknown>) => {
-      if (typeof node["Index Name"] === "string") found.push(node["Index Name"]);
-      if (node["Node Type"] === "BitmapAnd") found.push("BitmapAnd");
-      for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) visit(child);
-    };
-    visit((plan as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan);
-    return found;
-  }
-
-  it("tests the filter on the page's rows, never through a category or tag index", async () => {
-    assert.deepEqual(await planOf({ categories: ["databases"] }), ["server_versions_pkey"]);
-    assert.deepEqual(await planOf({ tags: ["sql"] }), ["server_versions_pkey"]);
-    assert.deepEqual(await planOf({ categories: ["databases"], tags: ["sql"] }), ["server_versions_pkey"]);
   });
 });
