@@ -82,62 +82,55 @@ describe("service: narrowed list pages found in the facet index", function () {
     assert.deepEqual(sources, ["sql", "sql"]);
   });
 
-  it("runs the query instead when a version on the page changed after the index's refresh", async () => {
-    // Learn the current generation (the index refreshes now), then change a version on the first page
-    // between the index's answer and the read by id: the read happens through the store.
-    await service.list(databases, { tagged: true });
-    const reading = store.reading.bind(store);
-    let changed = false;
-    store.reading = (async (options, fn) => {
-      if (!changed) {
-        changed = true;
-        await registry.runtime.db.query(
-          "UPDATE server_versions SET categories = '{search}' WHERE name = 'io.example/server-a' AND version = '1.0.0'",
-        );
-      }
-      return reading(options, fn);
-    }) as ServerStore["reading"];
-    try {
-      sources.length = 0;
-      const page = await service.list(databases, { tagged: true });
-      assert.deepEqual(sources, ["sql"], "the index's page lost a version: the query answered");
-      assert.deepEqual(keys(page), ["io.example/server-a@2.0.0", "io.example/server-b@1.0.0"]);
-      // The next request sees the change in the index too, and pages from it again.
-      sources.length = 0;
-      assert.deepEqual(keys(await service.list(databases, { tagged: true })), [
-        "io.example/server-a@2.0.0",
-        "io.example/server-b@1.0.0",
-      ]);
-      assert.deepEqual(sources, ["index"]);
-    } finally {
-      store.reading = reading;
-    }
-  });
-
-  it("runs the query instead when a version on the page was written after the refresh, even one still passing", async () => {
+  /**
+   * The first page of `databases` when `sql` runs between the index's answer and the read by id (the
+   * read goes through the store), and which way the page was found; then the same for the next request.
+   */
+  async function writtenBeforeTheRead(sql: string): Promise<Array<{ page: string[]; sources: string[] }>> {
+    // Learn the current generation: the index refreshes now.
     await service.list(databases, { tagged: true });
     const reading = store.reading.bind(store);
     let written = false;
     store.reading = (async (options, fn) => {
       if (!written) {
         written = true;
-        await registry.runtime.db.query(
-          "UPDATE server_versions SET categories = categories WHERE name = 'io.example/server-b' AND version = '1.0.0'",
-        );
+        await registry.runtime.db.query(sql);
       }
       return reading(options, fn);
     }) as ServerStore["reading"];
     try {
-      sources.length = 0;
-      const page = await service.list(databases, { tagged: true });
-      assert.deepEqual(sources, ["sql"], "a version newer than the index's snapshot: the query answered");
-      assert.deepEqual(keys(page), ["io.example/server-a@2.0.0", "io.example/server-b@1.0.0"]);
-      sources.length = 0;
-      assert.deepEqual(keys(await service.list(databases, { tagged: true })), keys(page));
-      assert.deepEqual(sources, ["index"]);
+      const answers = [];
+      for (let request = 0; request < 2; request++) {
+        sources.length = 0;
+        answers.push({ page: keys(await service.list(databases, { tagged: true })), sources: [...sources] });
+      }
+      return answers;
     } finally {
       store.reading = reading;
     }
+  }
+
+  it("runs the query instead when a version on the page changed after the index's refresh", async () => {
+    const [changed, next] = await writtenBeforeTheRead(
+      "UPDATE server_versions SET categories = '{search}' WHERE name = 'io.example/server-a' AND version = '1.0.0'",
+    );
+    assert.deepEqual(changed?.sources, ["sql"], "the index's page lost a version: the query answered");
+    assert.deepEqual(changed?.page, ["io.example/server-a@2.0.0", "io.example/server-b@1.0.0"]);
+    // The next request sees the change in the index too, and pages from it again.
+    assert.deepEqual(next, { page: changed?.page, sources: ["index"] });
+  });
+
+  it("runs the query instead when a version on the page was written after the refresh, even one still passing", async () => {
+    const [written, next] = await writtenBeforeTheRead(
+      "UPDATE server_versions SET categories = categories WHERE name = 'io.example/server-b' AND version = '1.0.0'",
+    );
+    assert.deepEqual(
+      written?.sources,
+      ["sql"],
+      "a version newer than the index's snapshot: the query answered",
+    );
+    assert.deepEqual(written?.page, ["io.example/server-a@2.0.0", "io.example/server-b@1.0.0"]);
+    assert.deepEqual(next, { page: written?.page, sources: ["index"] });
   });
 
   it("shares one read by id among concurrent requests, each answered with its own page", async () => {
