@@ -1,3 +1,9 @@
+interface Waiting<Row> {
+  ids: readonly string[];
+  resolve: (rows: ReadonlyMap<string, Row>) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * Reads of rows by id shared by concurrent requests: a request's ids go out at once while fewer than
  * `maxInFlight` statements run, else with the next statement, together with the ids of every request
@@ -5,12 +11,6 @@
  * wake-up whatever it reads, so under load several pages share one (BENCHMARKS.md, eighth session).
  * Each request's read starts after the request asked, so sharing never makes an answer older.
  */
-interface Waiting<Row> {
-  ids: readonly string[];
-  resolve: (rows: ReadonlyMap<string, Row>) => void;
-  reject: (error: unknown) => void;
-}
-
 export class BatchedReads<Row> {
   private waiting: Array<Waiting<Row>> = [];
   private running = 0;

@@ -29,7 +29,7 @@ import { chooseLatest, plainSemverMain, precedence } from "./versions";
 const MAX_PUBLISH_ATTEMPTS = 8;
 /**
  * Statements reading the facet index's pages that may run at once; more requests wait and share the
- * next one. Two keep both cores busy without a backend per request (BENCHMARKS.md, eighth session).
+ * next one (BENCHMARKS.md, eighth session: measured with two, not tuned further).
  */
 const PAGE_READS_IN_FLIGHT = 2;
 /** Most ids one such statement reads: sixteen default pages. */
