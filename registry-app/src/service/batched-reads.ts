@@ -1,53 +1,54 @@
-interface Waiting<Row> {
-  ids: readonly string[];
-  resolve: (rows: ReadonlyMap<string, Row>) => void;
+interface Waiting<R> {
+  keys: readonly string[];
+  resolve: (result: R) => void;
   reject: (error: unknown) => void;
 }
 
 /**
- * Reads of rows by id shared by concurrent requests: a request's ids go out at once while fewer than
- * `maxInFlight` statements run, else with the next statement, together with the ids of every request
- * that arrived meanwhile. A statement costs PostgreSQL and the service a round trip and a backend's
- * wake-up whatever it reads, so under load several pages share one (BENCHMARKS.md, eighth session).
- * Each request's read starts after the request asked, so sharing never makes an answer older.
+ * Reads shared by concurrent callers without ever answering with a read that started before the
+ * caller asked. A caller's keys go out at once while fewer than `maxInFlight` reads run; otherwise they
+ * wait, and every caller waiting when a read ends goes together in the next one (at most `maxKeys`
+ * keys, unless one caller alone has more), each handed that read's whole result. With one in flight,
+ * however many callers wait there is at most one read running and one queued: the change generations
+ * (GenerationReader). With two, the pages the facet index finds: a statement costs PostgreSQL and the
+ * service a round trip and a backend's wake-up whatever it reads (BENCHMARKS.md, eighth session).
  */
-export class BatchedReads<Row> {
-  private waiting: Array<Waiting<Row>> = [];
+export class BatchedReads<R> {
+  private waiting: Array<Waiting<R>> = [];
   private running = 0;
 
   constructor(
-    /** The rows of `ids` (those that exist), keyed by id. */
-    private readonly read: (ids: readonly string[]) => Promise<ReadonlyMap<string, Row>>,
+    /** One read of `keys` (each once). */
+    private readonly read: (keys: readonly string[]) => Promise<R>,
     private readonly maxInFlight: number,
-    /** Most ids in one statement; a request with more goes on its own. */
-    private readonly maxIds: number,
+    private readonly maxKeys = Infinity,
   ) {}
 
-  /** The rows of `ids` that exist, by id, read by a statement that started after this call. */
-  get(ids: readonly string[]): Promise<ReadonlyMap<string, Row>> {
+  /** The result of a read of at least `keys` that started after this call. */
+  get(keys: readonly string[]): Promise<R> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ ids, resolve, reject });
+      this.waiting.push({ keys, resolve, reject });
       if (this.running < this.maxInFlight) this.send();
     });
   }
 
   private send(): void {
-    const batch: Array<Waiting<Row>> = [];
+    const batch: Array<Waiting<R>> = [];
     let size = 0;
     for (let next = this.waiting[0]; next !== undefined; next = this.waiting[0]) {
-      if (batch.length > 0 && size + next.ids.length > this.maxIds) break;
+      if (batch.length > 0 && size + next.keys.length > this.maxKeys) break;
       batch.push(next);
-      size += next.ids.length;
+      size += next.keys.length;
       this.waiting.shift();
     }
     if (batch.length === 0) return;
     this.running += 1;
-    const ids =
-      batch.length === 1 ? (batch[0] as Waiting<Row>).ids : [...new Set(batch.flatMap((b) => b.ids))];
-    this.read(ids)
+    const keys =
+      batch.length === 1 ? (batch[0] as Waiting<R>).keys : [...new Set(batch.flatMap((b) => b.keys))];
+    this.read(keys)
       .then(
-        (rows) => batch.forEach((request) => request.resolve(rows)),
-        (error: unknown) => batch.forEach((request) => request.reject(error)),
+        (result) => batch.forEach((caller) => caller.resolve(result)),
+        (error: unknown) => batch.forEach((caller) => caller.reject(error)),
       )
       .finally(() => {
         this.running -= 1;

@@ -256,7 +256,7 @@ export class RegistryService {
   private readonly knownCategories: ReadonlySet<string>;
   private readonly facetIndex: FacetIndex | undefined;
   /** Reads of the pages the facet index finds, shared by concurrent requests. */
-  private readonly pageReads: BatchedReads<EntryRow & { id: string; writtenBy: string }>;
+  private readonly pageReads: BatchedReads<ReadonlyMap<string, EntryRow & { writtenBy: string }>>;
 
   constructor(
     private readonly store: ServerStore,
@@ -280,7 +280,7 @@ export class RegistryService {
             (since, take) => store.facetChanges(since, take),
           );
     this.pageReads = new BatchedReads(
-      async (ids) => {
+      async (ids): Promise<ReadonlyMap<string, EntryRow & { writtenBy: string }>> => {
         const rows = await store.reading({ tagged: false }, (reader) => reader.byIds(ids));
         return new Map(rows.map((row) => [row.id, row]));
       },

@@ -59,7 +59,7 @@ describe("service: reads by id shared by concurrent requests", function () {
     assert.equal((await later).get("4"), "row 4");
   });
 
-  it("keeps a statement within maxIds; a larger request goes alone", async () => {
+  it("keeps a statement within maxKeys; a larger request goes alone", async () => {
     const { statements, read } = manualReads();
     const reads = new BatchedReads(read, 1, 4);
     const requests = [
