@@ -16,6 +16,7 @@ import {
   type ServerWriter,
   type StoredVersion,
   type Tagged,
+  type WrittenEntryRow,
 } from "../store";
 import type { PackageCheck, PackageVerifier } from "../verify";
 import { decodeCursor, encodeCursor } from "./cursor";
@@ -256,7 +257,7 @@ export class RegistryService {
   private readonly knownCategories: ReadonlySet<string>;
   private readonly facetIndex: FacetIndex | undefined;
   /** Reads of the pages the facet index finds, shared by concurrent requests. */
-  private readonly pageReads: BatchedReads<ReadonlyMap<string, EntryRow & { writtenBy: string }>>;
+  private readonly pageReads: BatchedReads<ReadonlyMap<string, WrittenEntryRow>>;
 
   constructor(
     private readonly store: ServerStore,
@@ -280,7 +281,7 @@ export class RegistryService {
             (since, take) => store.facetChanges(since, take),
           );
     this.pageReads = new BatchedReads(
-      async (ids): Promise<ReadonlyMap<string, EntryRow & { writtenBy: string }>> => {
+      async (ids): Promise<ReadonlyMap<string, WrittenEntryRow>> => {
         const rows = await store.reading({ tagged: false }, (reader) => reader.byIds(ids));
         return new Map(rows.map((row) => [row.id, row]));
       },
@@ -803,7 +804,7 @@ export class RegistryService {
     for (const id of ids) {
       const row = found.get(id);
       // Written since the table's snapshot (or gone): the table may not hold it as it is now.
-      if (row === undefined || BigInt(row.writtenBy) >= table.xmin) return undefined;
+      if (row === undefined || row.writtenBy >= table.xmin) return undefined;
       rows.push(row);
     }
     return { rows, generation };

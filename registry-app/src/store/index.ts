@@ -51,5 +51,6 @@ export {
   type ServerStatus,
   type StoredVersion,
   type Tagged,
+  type WrittenEntryRow,
   type VersionClassification,
 } from "./servers";

@@ -38,6 +38,12 @@ export interface EntryRow {
   classification: VersionClassification;
 }
 
+/** An entry read by id, with the transaction that last wrote it (migration 5's facet_xid). */
+export interface WrittenEntryRow extends EntryRow {
+  id: string;
+  writtenBy: bigint;
+}
+
 /**
  * Rows of one read plus, when asked for, the change generation they were read under: taken by the
  * same statement, so the same snapshot, whichever server of a read pool answered. Undefined when
@@ -430,7 +436,7 @@ export class EntryReader {
    * (migration 5's facet_xid): pages the facet index found, read by primary key. Untagged: the index's
    * refresh sets a page's generation, and a version written since that refresh's snapshot is not used.
    */
-  async byIds(ids: readonly string[]): Promise<Array<EntryRow & { id: string; writtenBy: string }>> {
+  async byIds(ids: readonly string[]): Promise<WrittenEntryRow[]> {
     const { rows } = await this.q.query<EntryRecord & { id: string; written_by: string }>(
       `SELECT v.id::text AS id, v.facet_xid::text AS written_by, ${ENTRY_COLUMNS}
        FROM server_versions v WHERE v.id = ANY($1::bigint[])`,
@@ -439,7 +445,7 @@ export class EntryReader {
     );
     return rows.map((row) => ({
       id: row.id,
-      writtenBy: row.written_by,
+      writtenBy: BigInt(row.written_by),
       name: row.name,
       version: row.version,
       status: row.status,
