@@ -10,7 +10,7 @@ interface Waiting<R> {
  * wait, and every caller waiting when a read ends goes together in the next one (at most `maxKeys`
  * keys, unless one caller alone has more), each handed that read's whole result. With one in flight,
  * however many callers wait there is at most one read running and one queued: the change generations
- * (GenerationReader). With two, the pages the facet index finds: a statement costs PostgreSQL and the
+ * (GenerationReader) and the facet index's refreshes. With two, the pages the facet index finds: a statement costs PostgreSQL and the
  * service a round trip and a backend's wake-up whatever it reads (BENCHMARKS.md, eighth session).
  */
 export class BatchedReads<R> {

@@ -8,6 +8,7 @@ import {
   type FacetResult,
   type FacetRow,
 } from "../store";
+import { BatchedReads } from "./batched-reads";
 
 /** A typed array at least `needed` long: `array` itself, or a copy of it in one half as long again. */
 function atLeastLong<T extends Int32Array | Float64Array | Uint16Array | Uint8Array>(
@@ -414,8 +415,8 @@ export class FacetIndex {
   private table = new FacetTable();
   /** Generation and snapshot xmin of the last refresh. */
   private refreshed: { generation: string; xmin: string } | undefined;
-  private inFlight: Promise<void> | undefined;
-  private queued: Promise<void> | undefined;
+  /** Refreshes, one at a time: a request waits for the one not yet started, concurrent ones share it. */
+  private readonly refreshes = new BatchedReads(() => this.refresh(), 1);
 
   constructor(
     private readonly generation: () => Promise<string>,
@@ -426,23 +427,9 @@ export class FacetIndex {
   /** The table, current for a request arriving now. */
   async current(): Promise<FacetTable> {
     const generation = await this.generation();
-    if (this.refreshed === undefined || !atLeast(this.refreshed.generation, generation)) await this.refresh();
+    if (this.refreshed === undefined || !atLeast(this.refreshed.generation, generation))
+      await this.refreshes.get([]);
     return this.table;
-  }
-
-  /** A refresh that starts after this call: the queued one if any, else a new one (after the one in flight). */
-  private refresh(): Promise<void> {
-    if (this.queued !== undefined) return this.queued;
-    if (this.inFlight === undefined) return this.launch();
-    const settled = this.inFlight.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queued = settled.then(() => {
-      this.queued = undefined;
-      return this.launch();
-    });
-    return this.queued;
   }
 
   /**
@@ -456,32 +443,25 @@ export class FacetIndex {
     return xmin;
   }
 
-  private launch(): Promise<void> {
-    const run = (async () => {
-      // The generation before the rows: the rows then hold at least what it stands for.
-      const generation = await this.generation();
-      const previous = this.refreshed;
-      let xmin: string;
-      if (previous === undefined) {
-        xmin = await this.load();
-      } else {
-        const changed: FacetRow[] = [];
-        xmin = await this.changes(previous.xmin, (rows) => {
-          for (const row of rows) changed.push(row);
-        });
-        // Transaction ids went back: a database restored under a running process. Start over.
-        if (BigInt(xmin) < BigInt(previous.xmin)) xmin = await this.load();
-        else this.table.apply(changed);
-      }
-      this.table.generation = generation;
-      this.table.xmin = BigInt(xmin);
-      this.refreshed = { generation, xmin };
-    })();
-    this.inFlight = run;
-    const clear = () => {
-      if (this.inFlight === run) this.inFlight = undefined;
-    };
-    run.then(clear, clear);
-    return run;
+  /** Reads what changed since the last refresh (everything, the first time) into the table. */
+  private async refresh(): Promise<void> {
+    // The generation before the rows: the rows then hold at least what it stands for.
+    const generation = await this.generation();
+    const previous = this.refreshed;
+    let xmin: string;
+    if (previous === undefined) {
+      xmin = await this.load();
+    } else {
+      const changed: FacetRow[] = [];
+      xmin = await this.changes(previous.xmin, (rows) => {
+        for (const row of rows) changed.push(row);
+      });
+      // Transaction ids went back: a database restored under a running process. Start over.
+      if (BigInt(xmin) < BigInt(previous.xmin)) xmin = await this.load();
+      else this.table.apply(changed);
+    }
+    this.table.generation = generation;
+    this.table.xmin = BigInt(xmin);
+    this.refreshed = { generation, xmin };
   }
 }
