@@ -49,6 +49,8 @@ class Column extends Interned {
   start = new Int32Array(256);
   count = new Uint16Array(256);
   values = new Int32Array(1024);
+  /** Per value id, the positions holding it (once per time they hold it), in no order. */
+  readonly postings: number[][] = [];
   private used = 0;
   private unused = 0;
 
@@ -60,6 +62,11 @@ class Column extends Interned {
     this.count = atLeastLong(this.count, positions);
     const had = this.count[position] as number;
     let at = this.start[position] as number;
+    for (let old = at; old < at + had; old += 1) {
+      const list = this.postings[this.values[old] as number] as number[];
+      list[list.lastIndexOf(position)] = list[list.length - 1] as number;
+      list.pop();
+    }
     if (values.length > had) {
       this.values = atLeastLong(this.values, this.used + values.length);
       at = this.used;
@@ -69,7 +76,11 @@ class Column extends Interned {
     } else {
       this.unused += had - values.length;
     }
-    for (const value of values) this.values[at++] = this.idOf(value);
+    for (const value of values) {
+      const id = this.idOf(value);
+      this.values[at++] = id;
+      (this.postings[id] ??= []).push(position);
+    }
     this.count[position] = values.length;
     if (this.unused > 4096 && this.unused * 2 > this.used) this.compact(positions);
   }
@@ -138,6 +149,8 @@ interface ColumnFilter {
   facet: FacetName;
   column: Column;
   accepts: Uint8Array;
+  /** The accepted value ids the column knows. */
+  accepted: number[];
 }
 
 function passes({ column, accepts }: ColumnFilter, row: number): boolean {
@@ -149,6 +162,12 @@ function passes({ column, accepts }: ColumnFilter, row: number): boolean {
   return false;
 }
 
+/** True when the version at `row` passes every filter (a loop: a closure per row would be garbage). */
+function passesAll(filters: readonly ColumnFilter[], row: number): boolean {
+  for (const filter of filters) if (!passes(filter, row)) return false;
+  return true;
+}
+
 function tally(counts: Int32Array, column: Column, row: number): void {
   const from = column.start[row] as number;
   const end = from + (column.count[row] as number);
@@ -157,6 +176,9 @@ function tally(counts: Int32Array, column: Column, row: number): void {
     counts[id] = (counts[id] as number) + 1;
   }
 }
+
+// count keeps a bit per filter, at most one filter per facet, in a byte per version.
+if (FACET_NAMES.length > 8) throw new Error("facet index: more facets than bits in a byte");
 
 const DELETED = 1;
 const LATEST = 2;
@@ -202,6 +224,10 @@ export class FacetTable {
     remote: new Column(),
   };
   private readonly scoped = new Map<string, Int32Array>();
+  /** Per scope and facet, its counts over every version in scope (built like `scoped`, on first use). */
+  private readonly scopeCounts = new Map<string, Int32Array>();
+  /** Per position, a bit per filter it passes: scratch of count, which runs to its end synchronously. */
+  private passed = new Uint8Array(256);
 
   get size(): number {
     return this.size_;
@@ -211,6 +237,7 @@ export class FacetTable {
   apply(rows: readonly FacetRow[]): void {
     if (rows.length === 0) return;
     this.scoped.clear();
+    this.scopeCounts.clear();
     const added: number[] = [];
     for (const row of rows) {
       const id = Number(row.id);
@@ -260,7 +287,7 @@ export class FacetTable {
     const ids: string[] = [];
     for (let at = after === undefined ? 0 : this.firstAfter(rows, after, false); at < rows.length; at += 1) {
       const row = rows[at] as number;
-      if (!filters.every((test) => passes(test, row))) continue;
+      if (!passesAll(filters, row)) continue;
       ids.push(String(this.ids[row]));
       if (ids.length === limit) break;
     }
@@ -321,11 +348,14 @@ export class FacetTable {
       if (wanted === undefined) continue;
       const column = this.columns[facet];
       const accepts = new Uint8Array(column.dictionary.length);
+      const accepted: number[] = [];
       for (const value of wanted) {
         const id = column.ids.get(value);
-        if (id !== undefined) accepts[id] = 1;
+        if (id === undefined || accepts[id] === 1) continue;
+        accepts[id] = 1;
+        accepted.push(id);
       }
-      filters.push({ facet, column, accepts });
+      filters.push({ facet, column, accepts, accepted });
     }
     return filters;
   }
@@ -339,40 +369,79 @@ export class FacetTable {
   ): FacetCounts {
     const filters = this.filtersOf(filter);
     const filtered = new Set(filters.map((entry) => entry.facet));
+    const rows = this.inScope(scope);
+    // Without filters, or a facet's alternatives when its filter is the only one: the counts over the
+    // whole scope, kept until the next change. The front page of a catalogue and its first click.
+    const overScope = (facet: FacetName) =>
+      filters.length === 0 || (filters.length === 1 && filtered.has(facet))
+        ? this.countedOverScope(scope, rows, facet)
+        : undefined;
     const tallies = facets.map((facet) => {
       const size = this.columns[facet].dictionary.length;
+      const whole = overScope(facet);
       return {
         facet,
         column: this.columns[facet],
-        counts: new Int32Array(size),
-        unfiltered: filtered.has(facet) ? new Int32Array(size) : undefined,
+        counts: filters.length === 0 && whole !== undefined ? whole : new Int32Array(size),
+        unfiltered: filtered.has(facet) ? (whole ?? new Int32Array(size)) : undefined,
       };
     });
-    // A version failing exactly filter k counts among the alternatives of k's facet (if requested).
-    const alternatives = filters.map(({ facet }) => tallies.find((entry) => entry.facet === facet));
-    const rows = this.inScope(scope);
+    if (filters.length === 0) return this.counted(rows.length, tallies, knownCategories);
+    // A version failing exactly filter k counts among the alternatives of k's facet (if requested and
+    // not counted over the scope already).
+    const alternatives = filters.map(({ facet }) =>
+      filters.length === 1 ? undefined : tallies.find((entry) => entry.facet === facet),
+    );
+    // Which filters each version passes, from the postings of the accepted values: the work is the
+    // versions holding them, not every version times every filter.
+    const passed = (this.passed = atLeastLong(this.passed, this.size_));
+    passed.fill(0, 0, this.size_);
+    filters.forEach(({ column, accepted }, k) => {
+      for (const id of accepted)
+        for (const position of column.postings[id] ?? [])
+          passed[position] = (passed[position] as number) | (1 << k);
+    });
+    const all = (1 << filters.length) - 1;
     let total = 0;
     for (let at = 0; at < rows.length; at += 1) {
       const row = rows[at] as number;
-      let failed = -1;
-      let failures = 0;
-      for (let k = 0; k < filters.length && failures < 2; k += 1) {
-        if (!passes(filters[k] as ColumnFilter, row)) {
-          failed = k;
-          failures += 1;
-        }
-      }
-      if (failures === 0) {
+      const failed = all & ~(passed[row] as number);
+      if (failed === 0) {
         total += 1;
         for (const entry of tallies) {
           tally(entry.counts, entry.column, row);
-          if (entry.unfiltered !== undefined) tally(entry.unfiltered, entry.column, row);
+          // One filter: its facet's alternatives are the scope's counts (shared: never written here).
+          if (entry.unfiltered !== undefined && filters.length > 1)
+            tally(entry.unfiltered, entry.column, row);
         }
-      } else if (failures === 1) {
-        const entry = alternatives[failed];
+      } else if ((failed & (failed - 1)) === 0) {
+        // Exactly one filter failed: bit k.
+        const entry = alternatives[31 - Math.clz32(failed)];
         if (entry?.unfiltered !== undefined) tally(entry.unfiltered, entry.column, row);
       }
     }
+    return this.counted(total, tallies, knownCategories);
+  }
+
+  /** The counts of `facet` over every version of `rows` (the scope's), built once per change. */
+  private countedOverScope(scope: IndexScope, rows: Int32Array, facet: FacetName): Int32Array {
+    const key = `${scope.includeDeleted}/${scope.latestOnly}/${facet}`;
+    let counts = this.scopeCounts.get(key);
+    if (counts === undefined) {
+      const column = this.columns[facet];
+      counts = new Int32Array(column.dictionary.length);
+      for (let at = 0; at < rows.length; at += 1) tally(counts, column, rows[at] as number);
+      this.scopeCounts.set(key, counts);
+    }
+    return counts;
+  }
+
+  /** The answer: each requested facet's non-zero counts, most first (categories of the taxonomy only). */
+  private counted(
+    total: number,
+    tallies: ReadonlyArray<{ facet: FacetName; counts: Int32Array; unfiltered: Int32Array | undefined }>,
+    knownCategories: ReadonlySet<string>,
+  ): FacetCounts {
     const listed = (facet: FacetName, counts: Int32Array): FacetCount[] => {
       const dictionary = this.columns[facet].dictionary;
       const out: FacetCount[] = [];

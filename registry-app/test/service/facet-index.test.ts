@@ -204,7 +204,7 @@ describe("service: the in-memory facet index", () => {
     ]);
     assert.deepEqual(table.page(scope, { tags: ["vector"] }, undefined, 10), [first.id]);
   });
-  it("keeps every version's values through changes written in place, appended and compacted", () => {
+  it("keeps every version's values and counts through changes written in place, appended and compacted", () => {
     // A seeded generator: the same rounds every run.
     let seed = 42;
     const random = (below: number) => {
@@ -250,6 +250,34 @@ describe("service: the in-memory facet index", () => {
         expected("categories"),
         `categories after round ${round}`,
       );
+      // Filtered counts (the postings of each value) against the model, with one filter and with two.
+      const counts = (versions: FacetRow[], facet: "tags" | "categories") => {
+        const found = new Map<string, number>();
+        for (const version of versions)
+          for (const value of version[facet]) found.set(value, (found.get(value) ?? 0) + 1);
+        return [...found].map(([value, count]) => ({ value, count })).sort(byCount);
+      };
+      const tagged = (version: FacetRow) => version.tags.includes("t3") || version.tags.includes("t11");
+      const inSearch = (version: FacetRow) => version.categories.includes("search");
+      const one = table.count(everything, { tags: ["t3", "t11"] }, ["tag", "category"], new Set(categories));
+      assert.equal(one.total, model.filter(tagged).length, `total, one filter, round ${round}`);
+      assert.deepEqual(one.facets.category?.counts, counts(model.filter(tagged), "categories"));
+      assert.deepEqual(
+        one.facets.tag?.unfiltered,
+        expected("tags"),
+        `alternatives, one filter, round ${round}`,
+      );
+      const two = table.count(
+        everything,
+        { tags: ["t3", "t11"], categories: ["search"] },
+        ["tag", "category"],
+        new Set(categories),
+      );
+      const both = model.filter((version) => tagged(version) && inSearch(version));
+      assert.equal(two.total, both.length, `total, two filters, round ${round}`);
+      assert.deepEqual(two.facets.tag?.counts, counts(both, "tags"));
+      assert.deepEqual(two.facets.tag?.unfiltered, counts(model.filter(inSearch), "tags"));
+      assert.deepEqual(two.facets.category?.unfiltered, counts(model.filter(tagged), "categories"));
       for (const tag of ["t0", "t7", "t29"]) {
         assert.deepEqual(
           table.page(everything, { tags: [tag] }, undefined, 1_000),
