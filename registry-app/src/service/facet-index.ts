@@ -187,10 +187,10 @@ const LATEST = 2;
  * The facet values of every version, column-wise with dictionary-encoded values in typed arrays, so
  * counting every facet of a request is one pass over the versions with no query. Versions are added or
  * replaced by id as changes arrive (rows are never deleted from server_versions, so neither are they
- * here). Per version it holds its id, an interned name, its version text, two flags and the value ids:
- * about 0.2 KiB (BENCHMARKS.md). Per scope (include_deleted × version=latest) the positions in list
- * order are built on the first read after a change, so a `version=latest` request walks only the
- * latest versions.
+ * here). Per version it holds its id, an interned name, its version text, two flags, the value ids and
+ * its place in each value's postings: about 0.24 KiB (BENCHMARKS.md). Per scope (include_deleted ×
+ * version=latest) the positions in list order, and each facet's counts over the whole scope, are built
+ * on the first read after a change, so a `version=latest` request walks only the latest versions.
  */
 export class FacetTable {
   /**
