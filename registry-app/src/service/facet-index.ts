@@ -144,28 +144,11 @@ export interface IndexScope {
   latestOnly: boolean;
 }
 
-/** A filter over one facet: its column and which value ids it accepts. */
+/** A filter over one facet: its column and the value ids it accepts that the column knows. */
 interface ColumnFilter {
   facet: FacetName;
   column: Column;
-  accepts: Uint8Array;
-  /** The accepted value ids the column knows. */
   accepted: number[];
-}
-
-function passes({ column, accepts }: ColumnFilter, row: number): boolean {
-  const from = column.start[row] as number;
-  const end = from + (column.count[row] as number);
-  for (let at = from; at < end; at += 1) {
-    if (accepts[column.values[at] as number] === 1) return true;
-  }
-  return false;
-}
-
-/** True when the version at `row` passes every filter (a loop: a closure per row would be garbage). */
-function passesAll(filters: readonly ColumnFilter[], row: number): boolean {
-  for (const filter of filters) if (!passes(filter, row)) return false;
-  return true;
 }
 
 function tally(counts: Int32Array, column: Column, row: number): void {
@@ -226,7 +209,7 @@ export class FacetTable {
   private readonly scoped = new Map<string, Int32Array>();
   /** Per scope and facet, its counts over every version in scope (built like `scoped`, on first use). */
   private readonly scopeCounts = new Map<string, Int32Array>();
-  /** Per position, a bit per filter it passes: scratch of count, which runs to its end synchronously. */
+  /** Per position, a bit per filter it passes: scratch of passMask's callers, which run synchronously. */
   private passed = new Uint8Array(256);
 
   get size(): number {
@@ -283,11 +266,13 @@ export class FacetTable {
    */
   page(scope: IndexScope, filter: AttributeFilter, after: VersionKey | undefined, limit: number): string[] {
     const filters = this.filtersOf(filter);
+    const passed = this.passMask(filters);
+    const all = (1 << filters.length) - 1;
     const rows = this.inScope(scope);
     const ids: string[] = [];
     for (let at = after === undefined ? 0 : this.firstAfter(rows, after, false); at < rows.length; at += 1) {
       const row = rows[at] as number;
-      if (!passesAll(filters, row)) continue;
+      if (((passed[row] as number) & all) !== all) continue;
       ids.push(String(this.ids[row]));
       if (ids.length === limit) break;
     }
@@ -347,15 +332,12 @@ export class FacetTable {
       const wanted = wantedValues(facet, filter);
       if (wanted === undefined) continue;
       const column = this.columns[facet];
-      const accepts = new Uint8Array(column.dictionary.length);
       const accepted: number[] = [];
       for (const value of wanted) {
         const id = column.ids.get(value);
-        if (id === undefined || accepts[id] === 1) continue;
-        accepts[id] = 1;
-        accepted.push(id);
+        if (id !== undefined && !accepted.includes(id)) accepted.push(id);
       }
-      filters.push({ facet, column, accepts, accepted });
+      filters.push({ facet, column, accepted });
     }
     return filters;
   }
@@ -392,15 +374,7 @@ export class FacetTable {
     const alternatives = filters.map(({ facet }) =>
       filters.length === 1 ? undefined : tallies.find((entry) => entry.facet === facet),
     );
-    // Which filters each version passes, from the postings of the accepted values: the work is the
-    // versions holding them, not every version times every filter.
-    const passed = (this.passed = atLeastLong(this.passed, this.size_));
-    passed.fill(0, 0, this.size_);
-    filters.forEach(({ column, accepted }, k) => {
-      for (const id of accepted)
-        for (const position of column.postings[id] ?? [])
-          passed[position] = (passed[position] as number) | (1 << k);
-    });
+    const passed = this.passMask(filters);
     const all = (1 << filters.length) - 1;
     let total = 0;
     for (let at = 0; at < rows.length; at += 1) {
@@ -421,6 +395,22 @@ export class FacetTable {
       }
     }
     return this.counted(total, tallies, knownCategories);
+  }
+
+  /**
+   * Bit k of position p: version p passes filter k. Found from the postings of the accepted values,
+   * so the work is the versions holding them, not every version times every filter. The array is
+   * scratch, valid until the next call.
+   */
+  private passMask(filters: readonly ColumnFilter[]): Uint8Array {
+    const passed = (this.passed = atLeastLong(this.passed, this.size_));
+    passed.fill(0, 0, this.size_);
+    filters.forEach(({ column, accepted }, k) => {
+      for (const id of accepted)
+        for (const position of column.postings[id] ?? [])
+          passed[position] = (passed[position] as number) | (1 << k);
+    });
+    return passed;
   }
 
   /** The counts of `facet` over every version of `rows` (the scope's), built once per change. */
