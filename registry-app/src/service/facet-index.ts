@@ -160,7 +160,7 @@ function tally(counts: Int32Array, column: Column, row: number): void {
   }
 }
 
-// count keeps a bit per filter, at most one filter per facet, in a byte per version.
+// passMask keeps a bit per filter, at most one filter per facet, in a byte per version.
 if (FACET_NAMES.length > 8) throw new Error("facet index: more facets than bits in a byte");
 
 const DELETED = 1;
