@@ -144,6 +144,12 @@ export interface IndexScope {
   latestOnly: boolean;
 }
 
+/** A scope's positions in list order, and each facet's counts over them (built when first asked for). */
+interface Scoped {
+  rows: Int32Array;
+  counts: Partial<Record<FacetName, Int32Array>>;
+}
+
 /** A filter over one facet: its column and the value ids it accepts that the column knows. */
 interface ColumnFilter {
   facet: FacetName;
@@ -206,9 +212,7 @@ export class FacetTable {
     status: new Column(),
     remote: new Column(),
   };
-  private readonly scoped = new Map<string, Int32Array>();
-  /** Per scope and facet, its counts over every version in scope (built like `scoped`, on first use). */
-  private readonly scopeCounts = new Map<string, Int32Array>();
+  private readonly scoped = new Map<string, Scoped>();
   /** Per position, a bit per filter it passes: scratch of passMask's callers, which run synchronously. */
   private passed = new Uint8Array(256);
 
@@ -220,7 +224,6 @@ export class FacetTable {
   apply(rows: readonly FacetRow[]): void {
     if (rows.length === 0) return;
     this.scoped.clear();
-    this.scopeCounts.clear();
     const added: number[] = [];
     for (const row of rows) {
       const id = Number(row.id);
@@ -268,7 +271,7 @@ export class FacetTable {
     const filters = this.filtersOf(filter);
     const passed = this.passMask(filters);
     const all = (1 << filters.length) - 1;
-    const rows = this.inScope(scope);
+    const { rows } = this.inScope(scope);
     const ids: string[] = [];
     for (let at = after === undefined ? 0 : this.firstAfter(rows, after, false); at < rows.length; at += 1) {
       const row = rows[at] as number;
@@ -294,12 +297,12 @@ export class FacetTable {
     );
   }
 
-  /** The positions in scope, in (name, version) order. */
-  private inScope(scope: IndexScope): Int32Array {
+  /** The positions in scope, in (name, version) order, and the counts over them built so far. */
+  private inScope(scope: IndexScope): Scoped {
     const key = `${scope.includeDeleted}/${scope.latestOnly}`;
-    let rows = this.scoped.get(key);
-    if (rows === undefined) {
-      rows = Int32Array.from(
+    let scoped = this.scoped.get(key);
+    if (scoped === undefined) {
+      const rows = Int32Array.from(
         this.order.filter((row) => {
           const flags = this.flags[row] as number;
           return (
@@ -307,9 +310,22 @@ export class FacetTable {
           );
         }),
       );
-      this.scoped.set(key, rows);
+      scoped = { rows, counts: {} };
+      this.scoped.set(key, scoped);
     }
-    return rows;
+    return scoped;
+  }
+
+  /** The counts of `facet` over every version in scope, built on first use. */
+  private countedOverScope({ rows, counts }: Scoped, facet: FacetName): Int32Array {
+    let counted = counts[facet];
+    if (counted === undefined) {
+      const column = this.columns[facet];
+      counted = new Int32Array(column.dictionary.length);
+      for (let at = 0; at < rows.length; at += 1) tally(counted, column, rows[at] as number);
+      counts[facet] = counted;
+    }
+    return counted;
   }
 
   /** The first place in `rows` whose key is after `key` (or, `orEqual`, not before it): binary search. */
@@ -350,25 +366,32 @@ export class FacetTable {
     knownCategories: ReadonlySet<string>,
   ): FacetCounts {
     const filters = this.filtersOf(filter);
+    const scoped = this.inScope(scope);
+    const { rows } = scoped;
+    // Counts over the whole scope, kept until the next change: the answer without filters (a
+    // catalogue's front page), and the alternatives of a lone filter (its first click).
+    if (filters.length === 0) {
+      const whole = facets.map((facet) => ({
+        facet,
+        counts: this.countedOverScope(scoped, facet),
+        unfiltered: undefined,
+      }));
+      return this.counted(rows.length, whole, knownCategories);
+    }
     const filtered = new Set(filters.map((entry) => entry.facet));
-    const rows = this.inScope(scope);
-    // Without filters, or a facet's alternatives when its filter is the only one: the counts over the
-    // whole scope, kept until the next change. The front page of a catalogue and its first click.
-    const overScope = (facet: FacetName) =>
-      filters.length === 0 || (filters.length === 1 && filtered.has(facet))
-        ? this.countedOverScope(scope, rows, facet)
-        : undefined;
     const tallies = facets.map((facet) => {
       const size = this.columns[facet].dictionary.length;
-      const whole = overScope(facet);
       return {
         facet,
         column: this.columns[facet],
-        counts: filters.length === 0 && whole !== undefined ? whole : new Int32Array(size),
-        unfiltered: filtered.has(facet) ? (whole ?? new Int32Array(size)) : undefined,
+        counts: new Int32Array(size),
+        unfiltered: !filtered.has(facet)
+          ? undefined
+          : filters.length === 1
+            ? this.countedOverScope(scoped, facet)
+            : new Int32Array(size),
       };
     });
-    if (filters.length === 0) return this.counted(rows.length, tallies, knownCategories);
     // A version failing exactly filter k counts among the alternatives of k's facet (if requested and
     // not counted over the scope already).
     const alternatives = filters.map(({ facet }) =>
@@ -411,19 +434,6 @@ export class FacetTable {
           passed[position] = (passed[position] as number) | (1 << k);
     });
     return passed;
-  }
-
-  /** The counts of `facet` over every version of `rows` (the scope's), built once per change. */
-  private countedOverScope(scope: IndexScope, rows: Int32Array, facet: FacetName): Int32Array {
-    const key = `${scope.includeDeleted}/${scope.latestOnly}/${facet}`;
-    let counts = this.scopeCounts.get(key);
-    if (counts === undefined) {
-      const column = this.columns[facet];
-      counts = new Int32Array(column.dictionary.length);
-      for (let at = 0; at < rows.length; at += 1) tally(counts, column, rows[at] as number);
-      this.scopeCounts.set(key, counts);
-    }
-    return counts;
   }
 
   /** The answer: each requested facet's non-zero counts, most first (categories of the taxonomy only). */
