@@ -1,6 +1,7 @@
 import { DEFAULT_TAXONOMY } from "../src/classification";
 import { FacetTable, type IndexScope } from "../src/service/facet-index";
-import { Database, type AttributeFilter, type ServerStatus } from "../src/store";
+import { attributeFilter, parseAttributeQuery } from "../src/http/classification-schemas";
+import { Database, type AttributeFilter } from "../src/store";
 import { facetChanges } from "../src/store/facets";
 import { DEFAULT_SCALE, loadDataset, scaleDataset } from "./dataset";
 import { FACETS, facetedQueries, filterCombinations } from "./facets";
@@ -23,21 +24,13 @@ interface Query {
   filter: AttributeFilter;
 }
 
-/** The scenario's query strings as the service parses them (comma-separated values, version=latest). */
+/** The scenario's query strings, parsed as the service parses them. */
 function parsed(text: string): Query {
   const params = new URLSearchParams(text);
-  const list = (key: string) => params.get(key)?.split(",");
   return {
     text,
     scope: { includeDeleted: false, latestOnly: params.get("version") === "latest" },
-    filter: {
-      categories: list("category"),
-      tags: list("tag"),
-      registryTypes: list("registry_type"),
-      transports: list("transport"),
-      statuses: list("status") as ServerStatus[] | undefined,
-      remote: params.has("remote") ? params.get("remote") === "true" : undefined,
-    },
+    filter: attributeFilter(parseAttributeQuery(Object.fromEntries(params))),
   };
 }
 

@@ -3,6 +3,7 @@ import { categorySchema, LABEL_MAX_LENGTH, LABEL_PATTERN, MAX_TAGS } from "../cl
 import { badRequest, type FieldProblem } from "../errors";
 import { REGISTRY_TYPES } from "../schema";
 import { FACET_NAMES } from "../service";
+import type { AttributeFilter } from "../store";
 
 /**
  * Shapes of categories, tags, filters and facets: the one source for their validation, types and the
@@ -71,6 +72,18 @@ export function attributeQueryValues(query: unknown): Record<string, unknown> {
     out[key] = key === "remote" ? values[values.length - 1] : values;
   }
   return out;
+}
+
+/** The store's filter of parsed parameters (what GET /servers narrows by). */
+export function attributeFilter(query: AttributeQuery): AttributeFilter {
+  return {
+    categories: query.category,
+    tags: query.tag,
+    registryTypes: query.registry_type,
+    transports: query.transport,
+    statuses: query.status,
+    remote: query.remote,
+  };
 }
 
 /** Parses the filter and facet parameters; 400 naming each bad parameter (`query.registry_type`). */

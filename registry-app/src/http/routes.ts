@@ -3,7 +3,7 @@ import type { Auth } from "../auth";
 import { ProblemError } from "../errors";
 import type { RegistryService, WrittenVersion } from "../service";
 import type { Metrics } from "./metrics";
-import { parseAttributeQuery } from "./classification-schemas";
+import { attributeFilter, parseAttributeQuery } from "./classification-schemas";
 import { LSN_HEADER, readAfterHeader } from "./consistency";
 import { ifNoneMatchHits, type ProducedAnswer, type ReadCache } from "./read-cache";
 import { bulkStatusJson, entryJson, listBody } from "./serialize";
@@ -95,14 +95,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       updatedSince: query.updated_since === undefined ? undefined : new Date(query.updated_since),
       version: query.version,
       includeDeleted: query.include_deleted === true,
-      attributes: {
-        categories: narrowing.category,
-        tags: narrowing.tag,
-        registryTypes: narrowing.registry_type,
-        transports: narrowing.transport,
-        statuses: narrowing.status,
-        remote: narrowing.remote,
-      },
+      attributes: attributeFilter(narrowing),
       facets: narrowing.facets,
     };
     const key = readKey(
