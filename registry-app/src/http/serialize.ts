@@ -5,6 +5,8 @@ import type { VersionClassification } from "../store";
 import { CLASSIFICATION_META_KEY } from "./classification-schemas";
 
 const CLASSIFICATION_KEY = JSON.stringify(CLASSIFICATION_META_KEY);
+/** How a stored entry ends: the closing braces of its _meta and of itself (ASCII, one byte each). */
+const CLOSE_META = "}}";
 
 /** What an answer needs of each entry: its API entry as stored (migration 4) and its classification (5). */
 interface Rendered {
@@ -48,12 +50,14 @@ function classificationMeta(
  */
 export function entryJson(entry: Rendered, taxonomy: Taxonomy, warnings?: ValidationIssue[]): string {
   const meta = classificationMeta(entry.classification, taxonomy, warnings);
-  return meta === "" ? entry.entryJson : `${entry.entryJson.slice(0, -2)}${meta}}}`;
+  return meta === ""
+    ? entry.entryJson
+    : `${entry.entryJson.slice(0, -CLOSE_META.length)}${meta}${CLOSE_META}`;
 }
 
 const LIST_OPEN = Buffer.from('{"servers":[');
 const COMMA = 0x2c;
-const CLOSE_META = Buffer.from("}}");
+const CLOSE_META_BYTES = Buffer.from(CLOSE_META);
 
 /**
  * A list answer as UTF-8 bytes, each entry written on its own into one buffer of the exact size.
@@ -90,13 +94,13 @@ export function listBody(
     if (index > 0) at = body.writeUInt8(COMMA, at);
     at += body.write((entries[index] as Rendered).entryJson, at, "utf8");
     if (meta === "") continue;
-    at -= CLOSE_META.length;
-    if (body.compare(CLOSE_META, 0, CLOSE_META.length, at, at + CLOSE_META.length) !== 0)
+    at -= CLOSE_META_BYTES.length;
+    if (body.compare(CLOSE_META_BYTES, 0, CLOSE_META_BYTES.length, at, at + CLOSE_META_BYTES.length) !== 0)
       throw new Error(
-        `stored entry of ${(entries[index] as Rendered).entryJson.slice(0, 80)} does not end with "}}"`,
+        `stored entry of ${(entries[index] as Rendered).entryJson.slice(0, 80)} does not end with "${CLOSE_META}"`,
       );
     at += body.write(meta, at, "utf8");
-    at += CLOSE_META.copy(body, at);
+    at += CLOSE_META_BYTES.copy(body, at);
   }
   at += body.write(tail, at, "utf8");
   // Every byte of the uninitialised buffer is written, or the answer is not sent.
