@@ -300,17 +300,18 @@ export function toStored(row: VersionRecord): StoredVersion {
   };
 }
 
-function toTagged(rows: EntryRecord[]): Tagged<EntryRow> {
+function toEntryRow(row: EntryRecord): EntryRow {
   return {
-    rows: rows.map((row) => ({
-      name: row.name,
-      version: row.version,
-      status: row.status,
-      entryJson: row.entry_json,
-      classification: toClassification(row),
-    })),
-    generation: rows[0]?.generation ?? undefined,
+    name: row.name,
+    version: row.version,
+    status: row.status,
+    entryJson: row.entry_json,
+    classification: toClassification(row),
   };
+}
+
+function toTagged(rows: EntryRecord[]): Tagged<EntryRow> {
+  return { rows: rows.map(toEntryRow), generation: rows[0]?.generation ?? undefined };
 }
 
 const labelList = (joined: string): string[] => (joined === "" ? [] : joined.split(","));
@@ -443,15 +444,7 @@ export class EntryReader {
       [ids],
       { prepare: true },
     );
-    return rows.map((row) => ({
-      id: row.id,
-      writtenBy: BigInt(row.written_by),
-      name: row.name,
-      version: row.version,
-      status: row.status,
-      entryJson: row.entry_json,
-      classification: toClassification(row),
-    }));
+    return rows.map((row) => ({ ...toEntryRow(row), id: row.id, writtenBy: BigInt(row.written_by) }));
   }
 
   /** Facet counts over the versions a list or search would return (every page), in SQL. */
