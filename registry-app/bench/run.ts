@@ -48,6 +48,8 @@ const settings = {
       : parseMemoryLimit(process.env.BENCH_SERVICE_MEMORY_LIMIT),
   /** Directory for V8 CPU profiles of the services (node --cpu-prof), written when they stop. */
   cpuProfileDir: process.env.BENCH_CPU_PROF,
+  /** Node flags of both services that NODE_OPTIONS refuses (most V8 flags), space-separated. */
+  nodeArgs: (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(" ").filter(Boolean),
   /** Where to write every measurement as JSON. */
   jsonOut: process.env.BENCH_JSON,
 };
@@ -645,9 +647,12 @@ async function main(): Promise<void> {
           logFile: path.join(work, `service-${variant}.log`),
           memoryLimit: settings.memoryLimit,
           label: variant,
-          nodeArgs: settings.cpuProfileDir
-            ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(settings.cpuProfileDir, variant)}`]
-            : [],
+          nodeArgs: [
+            ...settings.nodeArgs,
+            ...(settings.cpuProfileDir
+              ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(settings.cpuProfileDir, variant)}`]
+              : []),
+          ],
         },
       );
     const started = async (variant: Variant): Promise<ServiceProcess> => {
