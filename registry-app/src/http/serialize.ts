@@ -43,13 +43,38 @@ function classificationMeta(
 }
 
 /**
+ * Renderings of read classifications, which are frozen and shared between rows (toClassification),
+ * so a page renders each once while it is in use, not once per entry and answer.
+ */
+const rendered = new WeakMap<Taxonomy, WeakMap<VersionClassification, string>>();
+
+/** classificationMeta without warnings; kept with the classification when it is a frozen one. */
+function keptMeta(c: VersionClassification | undefined, taxonomy: Taxonomy): string {
+  if (c === undefined || !Object.isFrozen(c)) return classificationMeta(c, taxonomy);
+  let byClassification = rendered.get(taxonomy);
+  if (byClassification === undefined) {
+    byClassification = new WeakMap();
+    rendered.set(taxonomy, byClassification);
+  }
+  let meta = byClassification.get(c);
+  if (meta === undefined) {
+    meta = classificationMeta(c, taxonomy);
+    byClassification.set(c, meta);
+  }
+  return meta;
+}
+
+/**
  * One ServerResponse as JSON text: the stored entry verbatim (never parsed or re-serialised), with the
  * classification spliced in as the last key of its _meta. The taxonomy is the operator's (a file the
  * database does not know), so it is applied here, not when the row is written. The stored entry ends
  * with the official object's, _meta's and the entry's closing braces.
  */
 export function entryJson(entry: Rendered, taxonomy: Taxonomy, warnings?: ValidationIssue[]): string {
-  const meta = classificationMeta(entry.classification, taxonomy, warnings);
+  const meta =
+    warnings === undefined
+      ? keptMeta(entry.classification, taxonomy)
+      : classificationMeta(entry.classification, taxonomy, warnings);
   return meta === ""
     ? entry.entryJson
     : `${entry.entryJson.slice(0, -CLOSE_META.length)}${meta}${CLOSE_META}`;
@@ -79,7 +104,7 @@ export function listBody(
     count: entries.length,
     ...(counted === undefined ? {} : { totalCount: counted.total, facets: counted.facets }),
   };
-  const metas = entries.map((entry) => classificationMeta(entry.classification, taxonomy));
+  const metas = entries.map((entry) => keptMeta(entry.classification, taxonomy));
   const tail = `],"metadata":${JSON.stringify(metadata)}}`;
   let size = LIST_OPEN.length + Math.max(0, entries.length - 1) + Buffer.byteLength(tail, "utf8");
   for (let index = 0; index < entries.length; index += 1) {

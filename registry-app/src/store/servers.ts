@@ -67,14 +67,17 @@ export interface Freshness {
   replayed: string | null;
 }
 
-/** Effective categories and tags of a version (an administrator's override, else the publisher's). */
+/**
+ * Effective categories and tags of a version (an administrator's override, else the publisher's).
+ * Read ones are shared between rows and frozen (toClassification).
+ */
 export interface VersionClassification {
   /** Every well-formed id; readers keep to the taxonomy's. */
-  categories: string[];
-  tags: string[];
+  readonly categories: readonly string[];
+  readonly tags: readonly string[];
   /** Set by an administrator for the whole server name, not by the publisher. */
-  categoriesCurated: boolean;
-  tagsCurated: boolean;
+  readonly categoriesCurated: boolean;
+  readonly tagsCurated: boolean;
 }
 
 /** What the latest-version rules need to know about each version of a name. */
@@ -314,20 +317,52 @@ function toTagged(rows: EntryRecord[]): Tagged<EntryRow> {
   return { rows: rows.map(toEntryRow), generation: rows[0]?.generation ?? undefined };
 }
 
-const labelList = (joined: string): string[] => (joined === "" ? [] : joined.split(","));
+const labelList = (joined: string): readonly string[] =>
+  Object.freeze(joined === "" ? [] : joined.split(","));
 
+/** How many distinct (categories, tags) pairs `toClassification` keeps before it starts over. */
+export const SHARED_CLASSIFICATIONS = 4096;
+
+/**
+ * Read classifications by their columns: comma-joined categories, then tags, then one per pair of
+ * curated flags. Versions repeat a few classifications (every version of a name, and names of one
+ * kind), so a page's rows share them instead of each splitting its lists into new arrays, and an
+ * answer's rendering of one is kept with it (serialize.ts). Bounded: emptied when it reaches
+ * SHARED_CLASSIFICATIONS pairs, as the next read fills it again.
+ */
+const sharedClassifications = new Map<string, Map<string, VersionClassification[]>>();
+let sharedPairs = 0;
+
+/** The classification of a read row: frozen, and the same object for the same columns. */
 export function toClassification(row: {
   categories: string;
   tags: string;
   categories_curated: boolean;
   tags_curated: boolean;
 }): VersionClassification {
-  return {
+  let byTags = sharedClassifications.get(row.categories);
+  let curations = byTags?.get(row.tags);
+  if (curations === undefined) {
+    if (sharedPairs >= SHARED_CLASSIFICATIONS) {
+      sharedClassifications.clear();
+      sharedPairs = 0;
+      byTags = undefined;
+    }
+    if (byTags === undefined) {
+      byTags = new Map();
+      sharedClassifications.set(row.categories, byTags);
+    }
+    curations = [];
+    byTags.set(row.tags, curations);
+    sharedPairs += 1;
+  }
+  const slot = (row.categories_curated ? 1 : 0) + (row.tags_curated ? 2 : 0);
+  return (curations[slot] ??= Object.freeze({
     categories: labelList(row.categories),
     tags: labelList(row.tags),
     categoriesCurated: row.categories_curated,
     tagsCurated: row.tags_curated,
-  };
+  }));
 }
 
 /**
@@ -444,7 +479,16 @@ export class EntryReader {
       [ids],
       { prepare: true },
     );
-    return rows.map((row) => ({ ...toEntryRow(row), id: row.id, writtenBy: BigInt(row.written_by) }));
+    // One object per row, built whole: a spread of toEntryRow's took 4 % of the service's samples.
+    return rows.map((row) => ({
+      id: row.id,
+      writtenBy: BigInt(row.written_by),
+      name: row.name,
+      version: row.version,
+      status: row.status,
+      entryJson: row.entry_json,
+      classification: toClassification(row),
+    }));
   }
 
   /** Facet counts over the versions a list or search would return (every page), in SQL. */

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { DEFAULT_TAXONOMY } from "../../src/classification";
+import { DEFAULT_TAXONOMY, Taxonomy } from "../../src/classification";
+import { CLASSIFICATION_META_KEY } from "../../src/http/classification-schemas";
 import { entryJson, listBody } from "../../src/http/serialize";
 import type { FacetCounts } from "../../src/service";
+import { toClassification } from "../../src/store/servers";
 
 /** A stored API entry as migration 4 renders it: ends with the official object's, _meta's and the entry's braces. */
 const stored = (description: string) =>
@@ -63,5 +65,31 @@ describe("http: list answers written entry by entry", () => {
         assert.equal(parsed.metadata.count, count);
       }
     }
+  });
+
+  it("renders a shared classification for each taxonomy, once per entry that has it", () => {
+    const shared = toClassification({
+      categories: "databases,search",
+      tags: "sql",
+      categories_curated: false,
+      tags_curated: true,
+    });
+    const rows = [stored("one"), stored("two")].map((json) => ({ entryJson: json, classification: shared }));
+    const only = new Taxonomy(DEFAULT_TAXONOMY.categories.filter((category) => category.id === "search"));
+    const metas = (taxonomy: Taxonomy) =>
+      (
+        JSON.parse(listBody(rows, undefined, taxonomy).toString("utf8")) as {
+          servers: Array<{ _meta: Record<string, unknown> }>;
+        }
+      ).servers.map((server) => server._meta[CLASSIFICATION_META_KEY]);
+    const all = { categories: ["databases", "search"], tags: ["sql"], curated: ["tags"] };
+    assert.deepEqual(metas(DEFAULT_TAXONOMY), [all, all]);
+    const narrowed = { categories: ["search"], tags: ["sql"], curated: ["tags"] };
+    assert.deepEqual(metas(only), [narrowed, narrowed]);
+    assert.deepEqual(metas(DEFAULT_TAXONOMY), [all, all]);
+    assert.equal(
+      entryJson(rows[0] as (typeof rows)[number], only),
+      entryJson({ ...(rows[0] as (typeof rows)[number]), classification: { ...shared } }, only),
+    );
   });
 });
