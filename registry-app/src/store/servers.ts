@@ -479,7 +479,8 @@ export class EntryReader {
       [ids],
       { prepare: true },
     );
-    // One object per row, built whole: a spread of toEntryRow's took 4 % of the service's samples.
+    // One object per row, built whole, not toEntryRow's spread into another: this mapping had 4 % of the
+    // service's samples under filtered lists with the spread (BENCHMARKS.md, tenth session).
     return rows.map((row) => ({
       id: row.id,
       writtenBy: BigInt(row.written_by),
