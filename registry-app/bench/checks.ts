@@ -202,7 +202,11 @@ const pages: Candidate[] = [
       const rows = await new EntryReader(queryable(connection), false).byIds(
         latestIds(inputs, call, 31 * count),
       );
-      return listBody(rows, undefined, taxonomy);
+      return listBody(
+        rows.map((row) => row.entry),
+        undefined,
+        taxonomy,
+      );
     },
   })),
 ];

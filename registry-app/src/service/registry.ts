@@ -805,7 +805,7 @@ export class RegistryService {
       const row = found.get(id);
       // Written since the table's snapshot (or gone): the table may not hold it as it is now.
       if (row === undefined || row.writtenBy >= table.xmin) return undefined;
-      rows.push(row);
+      rows.push(row.entry);
     }
     return { rows, generation };
   }

@@ -39,9 +39,10 @@ export interface EntryRow {
 }
 
 /** An entry read by id, with the transaction that last wrote it (migration 5's facet_xid). */
-export interface WrittenEntryRow extends EntryRow {
+export interface WrittenEntryRow {
   id: string;
   writtenBy: bigint;
+  entry: EntryRow;
 }
 
 /**
@@ -479,17 +480,7 @@ export class EntryReader {
       [ids],
       { prepare: true },
     );
-    // One object per row, built whole, not toEntryRow's spread into another: this mapping had 4 % of the
-    // service's samples under filtered lists with the spread (BENCHMARKS.md, tenth session).
-    return rows.map((row) => ({
-      id: row.id,
-      writtenBy: BigInt(row.written_by),
-      name: row.name,
-      version: row.version,
-      status: row.status,
-      entryJson: row.entry_json,
-      classification: toClassification(row),
-    }));
+    return rows.map((row) => ({ id: row.id, writtenBy: BigInt(row.written_by), entry: toEntryRow(row) }));
   }
 
   /** Facet counts over the versions a list or search would return (every page), in SQL. */
