@@ -1,5 +1,11 @@
+import { execFile, spawnSync } from "node:child_process";
 import type { EventEmitter } from "node:events";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import autocannon from "autocannon";
+import { version as autocannonVersion } from "autocannon/package.json";
+import { cpuTimesFromStat } from "./processes";
 
 /** One request of a scenario: a path plus, for writes, a method, body and headers. */
 export interface BenchRequest {
@@ -9,14 +15,45 @@ export interface BenchRequest {
   headers?: Record<string, string>;
 }
 
+/**
+ * What drives a fixed request list at full speed: wrk (C, the tool issue 12's comparison with the official
+ * registry used) or autocannon (Node, in the bench process; the loader of the bench's rounds before it).
+ * Rate-limited loads and generated requests (publishes of new versions) are always autocannon's.
+ */
+export type Loader = "wrk" | "autocannon";
+
+export function parseLoader(value: string | undefined): Loader {
+  if (value === undefined || value === "wrk") return "wrk";
+  if (value === "autocannon") return value;
+  throw new Error(`BENCH_LOADER must be wrk or autocannon, not ${JSON.stringify(value)}`);
+}
+
+/** The loader's name and version, for the bench's header; fails naming the fix when wrk is missing. */
+export function describeLoader(loader: Loader): string {
+  if (loader === "autocannon") return `autocannon ${autocannonVersion}`;
+  const probe = spawnSync("wrk", ["--version"], { encoding: "utf8" });
+  if (probe.error !== undefined) {
+    throw new Error(
+      `BENCH_LOADER=wrk (the default) needs wrk on PATH (Debian: apt-get install wrk), or set ` +
+        `BENCH_LOADER=autocannon: ${probe.error.message}`,
+    );
+  }
+  // "wrk debian/4.1.0-3+b2 [epoll] Copyright (C) 2012 Will Glozer"
+  return probe.stdout.split(" [")[0] ?? "wrk";
+}
+
 export interface LoadSpec {
   baseUrl: string;
   connections: number;
   seconds: number;
   /** Offered load in requests/s over all connections; as fast as answers come when absent. */
   rate?: number;
-  /** Called once per request: the scenario decides what to send (cursor pages, names, unique versions). */
-  next: () => BenchRequest;
+  /**
+   * A fixed list the connections together walk round-robin, over and over, or a function called once per
+   * request (the scenario decides what to send: a version never published before).
+   */
+  requests: readonly BenchRequest[] | (() => BenchRequest);
+  loader: Loader;
 }
 
 export interface LoadResult {
@@ -24,11 +61,17 @@ export interface LoadResult {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
-  /** Responses per status code, e.g. {"200": 51234}. */
+  /**
+   * Responses per status code, e.g. {"200": 51234}. wrk counts only below and from 400: its keys are
+   * "2xx/3xx" and "4xx/5xx".
+   */
   statuses: Record<string, number>;
   /** Connection errors and timeouts. */
   errors: number;
   seconds: number;
+  /** Who drove it, and the CPU time it used outside the bench process (wrk's), in seconds. */
+  loader: Loader;
+  externalCpuSeconds: number;
 }
 
 function percentile(sorted: Float64Array, fraction: number): number {
@@ -37,11 +80,28 @@ function percentile(sorted: Float64Array, fraction: number): number {
   return sorted[index] as number;
 }
 
+/** Round-robin over a fixed request list: the connections together walk it over and over. */
+function cycle(requests: readonly BenchRequest[]): () => BenchRequest {
+  let index = 0;
+  return () => {
+    const request = requests[index % requests.length] as BenchRequest;
+    index += 1;
+    return request;
+  };
+}
+
+export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const { requests } = spec;
+  if (typeof requests === "function") return runAutocannon(spec, requests);
+  if (spec.loader === "wrk" && spec.rate === undefined) return runWrk(spec, requests);
+  return runAutocannon(spec, cycle(requests));
+}
+
 /**
  * Drives the service with autocannon over loopback. Latencies are kept exactly (autocannon's own
  * histogram rounds to whole milliseconds), for every status code, so sub-millisecond p50s are visible.
  */
-export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+async function runAutocannon(spec: LoadSpec, next: () => BenchRequest): Promise<LoadResult> {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   // Without a callback autocannon returns an emitter that is also a promise of the result.
@@ -54,13 +114,13 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     requests: [
       {
         setupRequest: (request) => {
-          const next = spec.next();
+          const chosen = next();
           return {
             ...request,
-            method: next.method ?? "GET",
-            path: next.path,
-            body: next.body ?? "",
-            headers: { ...request.headers, ...next.headers },
+            method: chosen.method ?? "GET",
+            path: chosen.path,
+            body: chosen.body ?? "",
+            headers: { ...request.headers, ...chosen.headers },
           };
         },
       },
@@ -83,7 +143,81 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     statuses,
     errors: result.errors,
     seconds: result.duration,
+    loader: "autocannon",
+    externalCpuSeconds: 0,
   };
+}
+
+const WRK_SCRIPT = path.join(__dirname, "wrk.lua");
+
+/** A request as wrk.lua reads it: its byte length on a line, then the raw HTTP/1.1 request. */
+function framed(host: string, request: BenchRequest): Buffer {
+  const body = Buffer.from(request.body ?? "");
+  const head = [
+    `${request.method ?? "GET"} ${request.path} HTTP/1.1`,
+    `Host: ${host}`,
+    ...Object.entries(request.headers ?? {}).map(([name, value]) => `${name}: ${value}`),
+    ...(request.body === undefined ? [] : [`Content-Length: ${body.length}`]),
+    "",
+    "",
+  ].join("\r\n");
+  const bytes = Buffer.concat([Buffer.from(head), body]);
+  return Buffer.concat([Buffer.from(`${bytes.length}\n`), bytes]);
+}
+
+interface WrkResult {
+  requests: number;
+  durationUs: number;
+  statusErrors: number;
+  socketErrors: number;
+  timeouts: number;
+  p50Us: number;
+  p99Us: number;
+}
+
+/**
+ * Drives the service with wrk (one thread, which walks the list round-robin as autocannon does) over
+ * loopback. wrk keeps every latency to the microsecond; its CPU comes from its own /proc/self/stat.
+ */
+async function runWrk(spec: LoadSpec, requests: readonly BenchRequest[]): Promise<LoadResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-wrk-"));
+  try {
+    const file = path.join(dir, "requests");
+    const host = new URL(spec.baseUrl).host;
+    fs.writeFileSync(file, Buffer.concat(requests.map((request) => framed(host, request))));
+    const args = [
+      ...["--threads", "1", "--connections", String(spec.connections)],
+      ...["--duration", `${spec.seconds}s`, "--timeout", "30s", "--script", WRK_SCRIPT],
+      ...[spec.baseUrl, "--", file],
+    ];
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile("wrk", args, { encoding: "utf8" }, (error, out, err) => {
+        if (error === null) resolve(out);
+        else reject(new Error(`wrk ${args.join(" ")}: ${error.message}\n${out}${err}`));
+      });
+    });
+    const line = (prefix: string) => {
+      const found = stdout.split("\n").find((candidate) => candidate.startsWith(prefix));
+      if (found === undefined) throw new Error(`wrk printed no "${prefix}" line:\n${stdout}`);
+      return found.slice(prefix.length);
+    };
+    const result = JSON.parse(line("WRK-RESULT ")) as WrkResult;
+    const cpu = cpuTimesFromStat(line("WRK-STAT "));
+    const seconds = result.durationUs / 1e6;
+    const ok = result.requests - result.statusErrors;
+    return {
+      requestsPerSecond: ok / seconds,
+      p50Ms: result.p50Us / 1000,
+      p99Ms: result.p99Us / 1000,
+      statuses: { "2xx/3xx": ok, ...(result.statusErrors > 0 ? { "4xx/5xx": result.statusErrors } : {}) },
+      errors: result.socketErrors + result.timeouts,
+      seconds,
+      loader: "wrk",
+      externalCpuSeconds: cpu.user + cpu.system,
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function median(values: number[]): number {

@@ -193,12 +193,16 @@ export function memoryOf(pid: number): { rssMiB: number; hwmMiB: number } {
 
 const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
-/** CPU time a process has used so far in user and kernel mode, in seconds. */
-export function cpuTimesOf(pid: number): { user: number; system: number } {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+/** CPU time in user and kernel mode, in seconds, from the text of a `/proc/<pid>/stat`. */
+export function cpuTimesFromStat(stat: string): { user: number; system: number } {
   // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
+}
+
+/** CPU time a process has used so far in user and kernel mode, in seconds. */
+export function cpuTimesOf(pid: number): { user: number; system: number } {
+  return cpuTimesFromStat(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
 }
 
 /** CPU time (user + system) a process has used so far, in seconds. */

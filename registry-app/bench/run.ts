@@ -5,7 +5,15 @@ import path from "node:path";
 import { LSN_HEADER } from "../src/http/consistency";
 import { DEFAULT_SCALE, loadDataset, scaleDataset, searchQueries, shuffled } from "./dataset";
 import { explainFacetQueries, facetedQueries, filterCombinations } from "./facets";
-import { median, runLoad, type BenchRequest, type LoadResult } from "./load";
+import {
+  describeLoader,
+  median,
+  parseLoader,
+  runLoad,
+  type BenchRequest,
+  type LoadResult,
+  type LoadSpec,
+} from "./load";
 import {
   APP_DIR,
   buildService,
@@ -50,6 +58,8 @@ const settings = {
   cpuProfileDir: process.env.BENCH_CPU_PROF,
   /** Node flags of both services that NODE_OPTIONS refuses (most V8 flags), space-separated. */
   nodeArgs: (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(" ").filter(Boolean),
+  /** What drives the read scenarios' fixed request lists: wrk (default) or autocannon (see load.ts). */
+  loader: parseLoader(process.env.BENCH_LOADER),
   /** Where to write every measurement as JSON. */
   jsonOut: process.env.BENCH_JSON,
 };
@@ -70,9 +80,9 @@ interface Scenario {
   title: string;
   variant: Variant;
   connections: number;
-  next: () => BenchRequest;
+  requests: LoadSpec["requests"];
   /** A second load run alongside (writes while reading), reported beside the main one. */
-  background?: { title: string; connections: number; rate: number; next: () => BenchRequest };
+  background?: { title: string; connections: number; rate: number; requests: () => BenchRequest };
 }
 
 interface ScenarioRun extends LoadResult {
@@ -84,7 +94,10 @@ interface ScenarioRun extends LoadResult {
   /** The standby's part of postgresCpuMsPerRequest (replica variants). */
   standbyCpuMsPerRequest: number;
   rssMiB: number;
-  /** CPU share of one core the bench process (autocannon) used: near 100% means it, not the service, set the pace. */
+  /**
+   * CPU share of one core the load generators used (the bench process, with autocannon, and wrk): near 100%
+   * means a generator, not the service, set the pace.
+   */
   loadGeneratorCpu: number;
   background?: LoadResult;
 }
@@ -178,16 +191,6 @@ async function cursorWalk(baseUrl: string, query: string): Promise<string[]> {
   return paths;
 }
 
-/** Round-robin over a fixed request list: the connections together walk it over and over. */
-function cycle(requests: BenchRequest[]): () => BenchRequest {
-  let index = 0;
-  return () => {
-    const request = requests[index % requests.length] as BenchRequest;
-    index += 1;
-    return request;
-  };
-}
-
 /** New versions of 256 anonymous-namespace names, each request a version never published before. */
 function publisher(token: string): () => BenchRequest {
   // The major is the start time in seconds: a rerun on a kept database never repeats a version.
@@ -253,40 +256,40 @@ async function buildScenarios(
     variant,
     title,
     connections,
-    next: cycle(requests),
-    background: { title: "publishes alongside", connections: 2, rate: 20, next: publish },
+    requests,
+    background: { title: "publishes alongside", connections: 2, rate: 20, requests: publish },
   });
   const walkTitle = `list pages (limit 100, walking cursors: ${walk.length} pages)`;
   const searchTitle = `search (${queries.length} queries, default limit 30)`;
   const latestTitle = `get latest (${names.length} names)`;
   const versionsTitle = `versions list (${names.length} names)`;
   const scenarios: Scenario[] = [
-    { key: "list", variant: "cached", title: walkTitle, connections, next: cycle(walk) },
-    { key: "search", variant: "cached", title: searchTitle, connections, next: cycle(search) },
-    { key: "latest", variant: "cached", title: latestTitle, connections, next: cycle(latest) },
-    { key: "versions", variant: "cached", title: versionsTitle, connections, next: cycle(versions) },
+    { key: "list", variant: "cached", title: walkTitle, connections, requests: walk },
+    { key: "search", variant: "cached", title: searchTitle, connections, requests: search },
+    { key: "latest", variant: "cached", title: latestTitle, connections, requests: latest },
+    { key: "versions", variant: "cached", title: versionsTitle, connections, requests: versions },
     {
       key: "revalidate",
       variant: "cached",
       title: "get latest, revalidating (If-None-Match: 304)",
       connections,
-      next: cycle(revalidations),
+      requests: revalidations,
     },
     // The database path, for comparison: the same reads with the read cache off.
-    { key: "list-uncached", variant: "uncached", title: walkTitle, connections, next: cycle(walk) },
-    { key: "search-uncached", variant: "uncached", title: searchTitle, connections, next: cycle(search) },
-    { key: "latest-uncached", variant: "uncached", title: latestTitle, connections, next: cycle(latest) },
+    { key: "list-uncached", variant: "uncached", title: walkTitle, connections, requests: walk },
+    { key: "search-uncached", variant: "uncached", title: searchTitle, connections, requests: search },
+    { key: "latest-uncached", variant: "uncached", title: latestTitle, connections, requests: latest },
     // Issue 13: narrowing the catalogue down, on the database path (the target) and cached.
     {
       key: "filtered-uncached",
       variant: "uncached",
       title: filteredTitle,
       connections,
-      next: cycle(filtered),
+      requests: filtered,
     },
-    { key: "faceted-uncached", variant: "uncached", title: facetedTitle, connections, next: cycle(faceted) },
-    { key: "filtered", variant: "cached", title: filteredTitle, connections, next: cycle(filtered) },
-    { key: "faceted", variant: "cached", title: facetedTitle, connections, next: cycle(faceted) },
+    { key: "faceted-uncached", variant: "uncached", title: facetedTitle, connections, requests: faceted },
+    { key: "filtered", variant: "cached", title: filteredTitle, connections, requests: filtered },
+    { key: "faceted", variant: "cached", title: facetedTitle, connections, requests: faceted },
     // Every write moves the generation: the next faceted request refreshes the facet index.
     underWrites(
       "faceted-writes",
@@ -299,7 +302,7 @@ async function buildScenarios(
       variant: "uncached",
       title: versionsTitle,
       connections,
-      next: cycle(versions),
+      requests: versions,
     },
     // Reads while 20 publishes/s of other names run: a write invalidates its own name's answers
     // (and every list and search answer).
@@ -316,38 +319,44 @@ async function buildScenarios(
       variant: "cached",
       title: "publish (256 names, new versions)",
       connections,
-      next: publish,
+      requests: publish,
     },
     {
       key: "publish-4",
       variant: "cached",
       title: "publish, four connections",
       connections: 4,
-      next: publish,
+      requests: publish,
     },
-    { key: "publish-1", variant: "cached", title: "publish, one connection", connections: 1, next: publish },
+    {
+      key: "publish-1",
+      variant: "cached",
+      title: "publish, one connection",
+      connections: 1,
+      requests: publish,
+    },
     {
       key: "publish-8",
       variant: "cached",
       title: "publish, eight connections",
       connections: 8,
-      next: publish,
+      requests: publish,
     },
     // Replica routing: the same reads answered from a streaming standby.
-    { key: "latest-replica", variant: "replica", title: latestTitle, connections, next: cycle(latest) },
+    { key: "latest-replica", variant: "replica", title: latestTitle, connections, requests: latest },
     {
       key: "latest-replica-uncached",
       variant: "replica-uncached",
       title: latestTitle,
       connections,
-      next: cycle(latest),
+      requests: latest,
     },
     {
       key: "list-replica-uncached",
       variant: "replica-uncached",
       title: walkTitle,
       connections,
-      next: cycle(walk),
+      requests: walk,
     },
     underWrites(
       "latest-replica-writes",
@@ -370,7 +379,8 @@ async function measure(
       baseUrl: service.baseUrl,
       connections: scenario.connections,
       seconds,
-      next: scenario.next,
+      requests: scenario.requests,
+      loader: settings.loader,
     });
     const side = scenario.background;
     const background =
@@ -381,7 +391,8 @@ async function measure(
             connections: side.connections,
             seconds,
             rate: side.rate,
-            next: side.next,
+            requests: side.requests,
+            loader: settings.loader,
           });
     return { result: await main, background: await background };
   };
@@ -409,7 +420,7 @@ async function measure(
       postgresCpuMsPerRequest: db.processIds().length === 0 ? NaN : postgresCpuMs / requests,
       standbyCpuMsPerRequest: onStandby(scenario.variant) ? standbyCpuMs / requests : NaN,
       rssMiB: memoryOf(service.pid).rssMiB,
-      loadGeneratorCpu: (own.user + own.system) / 1e6 / result.seconds,
+      loadGeneratorCpu: ((own.user + own.system) / 1e6 + result.externalCpuSeconds) / result.seconds,
       background,
     };
     runs.push(measured);
@@ -421,7 +432,7 @@ async function measure(
         (onStandby(scenario.variant)
           ? ` (standby ${fixed(measured.standbyCpuMsPerRequest * 1000, 0)})`
           : "") +
-        `, load generator ` +
+        `, load generator (${result.loader}) ` +
         `${fixed(measured.loadGeneratorCpu * 100, 0)}% of a core, RSS ${fixed(measured.rssMiB)} MiB ` +
         `(peak so far ${fixed(memoryOf(service.pid).hwmMiB)}), ` +
         `load ${fixed(loadAverage, 2)}, statuses ${JSON.stringify(result.statuses)}` +
@@ -577,7 +588,7 @@ async function measureReadYourWrites(baseUrl: string, seconds: number): Promise<
 }
 
 async function main(): Promise<void> {
-  const notes = machineNotes();
+  const notes = { ...machineNotes(), loader: describeLoader(settings.loader) };
   log(`registry-app benchmark: ${JSON.stringify(notes)}`);
   log(`settings: ${JSON.stringify(settings)}`);
   log("compiling the service (tsconfig.build.json) ...");
