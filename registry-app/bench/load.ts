@@ -43,7 +43,11 @@ export function describeLoader(loader: Loader): string {
 }
 
 export interface LoadSpec {
-  baseUrl: string;
+  /**
+   * The service processes: a fixed list at full speed is spread over all of them (connections split
+   * evenly); generated requests and a rated load go to the first.
+   */
+  baseUrls: readonly string[];
   connections: number;
   seconds: number;
   /** Offered load in requests/s over all connections; as fast as answers come when absent. */
@@ -90,27 +94,69 @@ function cycle(requests: readonly BenchRequest[]): () => BenchRequest {
   };
 }
 
-export function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const { requests } = spec;
-  if (typeof requests === "function") return runAutocannon(spec, requests);
-  if (spec.loader === "wrk" && spec.rate === undefined) return runWrk(spec, requests);
-  return runAutocannon(spec, cycle(requests));
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const { requests, baseUrls } = spec;
+  if (baseUrls.length === 0) throw new Error("runLoad: no service to drive");
+  if (typeof requests === "function") return runAutocannon(spec, baseUrls.slice(0, 1), requests);
+  if (spec.rate !== undefined) return runAutocannon(spec, baseUrls.slice(0, 1), cycle(requests));
+  if (spec.connections % baseUrls.length !== 0) {
+    throw new Error(
+      `${spec.connections} connections do not split evenly over ${baseUrls.length} service processes ` +
+        `(BENCH_CONNECTIONS, BENCH_SERVICE_PROCESSES)`,
+    );
+  }
+  if (spec.loader === "wrk") return runWrk(spec, requests);
+  return runAutocannon(spec, baseUrls, cycle(requests));
 }
 
 /**
- * Drives the service with autocannon over loopback. Latencies are kept exactly (autocannon's own
- * histogram rounds to whole milliseconds), for every status code, so sub-millisecond p50s are visible.
+ * Drives the services with autocannon over loopback, one instance per URL, all taking their requests from
+ * `next`. Latencies are kept exactly (autocannon's own histogram rounds to whole milliseconds), for every
+ * status code, so sub-millisecond p50s are visible.
  */
-async function runAutocannon(spec: LoadSpec, next: () => BenchRequest): Promise<LoadResult> {
+async function runAutocannon(
+  spec: LoadSpec,
+  urls: readonly string[],
+  next: () => BenchRequest,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
+  const results = await Promise.all(
+    urls.map((url) => autocannonOne(spec, url, urls.length, next, latencies, statuses)),
+  );
+  const sorted = Float64Array.from(latencies).sort();
+  const ok = Object.entries(statuses)
+    .filter(([status]) => status.startsWith("2") || status === "304")
+    .reduce((sum, [, count]) => sum + count, 0);
+  const seconds = Math.max(...results.map((result) => result.duration));
+  return {
+    requestsPerSecond: ok / seconds,
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
+    statuses,
+    errors: results.reduce((sum, result) => sum + result.errors, 0),
+    seconds,
+    loader: "autocannon",
+    externalCpuSeconds: 0,
+  };
+}
+
+/** One autocannon instance against `url`, with its share of the connections and rate. */
+function autocannonOne(
+  spec: LoadSpec,
+  url: string,
+  shares: number,
+  next: () => BenchRequest,
+  latencies: number[],
+  statuses: Record<string, number>,
+): Promise<autocannon.Result> {
   // Without a callback autocannon returns an emitter that is also a promise of the result.
   const instance = autocannon({
-    url: spec.baseUrl,
-    connections: spec.connections,
+    url,
+    connections: spec.connections / shares,
     duration: spec.seconds,
     timeout: 30,
-    ...(spec.rate === undefined ? {} : { overallRate: spec.rate }),
+    ...(spec.rate === undefined ? {} : { overallRate: spec.rate / shares }),
     requests: [
       {
         setupRequest: (request) => {
@@ -131,21 +177,7 @@ async function runAutocannon(spec: LoadSpec, next: () => BenchRequest): Promise<
     const key = String(status);
     statuses[key] = (statuses[key] ?? 0) + 1;
   });
-  const result = await instance;
-  const sorted = Float64Array.from(latencies).sort();
-  const ok = Object.entries(statuses)
-    .filter(([status]) => status.startsWith("2") || status === "304")
-    .reduce((sum, [, count]) => sum + count, 0);
-  return {
-    requestsPerSecond: ok / result.duration,
-    p50Ms: percentile(sorted, 0.5),
-    p99Ms: percentile(sorted, 0.99),
-    statuses,
-    errors: result.errors,
-    seconds: result.duration,
-    loader: "autocannon",
-    externalCpuSeconds: 0,
-  };
+  return instance;
 }
 
 const WRK_SCRIPT = path.join(__dirname, "wrk.lua");
@@ -176,22 +208,26 @@ interface WrkResult {
 }
 
 /**
- * Drives the service with wrk (one thread, which walks the list round-robin as autocannon does) over
- * loopback. wrk keeps every latency to the microsecond; its CPU comes from its own /proc/self/stat.
+ * Drives the services with wrk over loopback: one thread per service process, each with its share of the
+ * connections, walking the list round-robin as autocannon does. wrk keeps every latency to the microsecond
+ * and merges the threads'; its CPU comes from its own /proc/self/stat.
  */
 async function runWrk(spec: LoadSpec, requests: readonly BenchRequest[]): Promise<LoadResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-wrk-"));
   try {
     const file = path.join(dir, "requests");
-    const host = new URL(spec.baseUrl).host;
+    const urls = spec.baseUrls.map((url) => new URL(url));
+    const host = (urls[0] as URL).host;
     fs.writeFileSync(file, Buffer.concat(requests.map((request) => framed(host, request))));
     const args = [
-      ...["--threads", "1", "--connections", String(spec.connections)],
+      ...["--threads", String(urls.length), "--connections", String(spec.connections)],
       ...["--duration", `${spec.seconds}s`, "--timeout", "30s", "--script", WRK_SCRIPT],
-      ...[spec.baseUrl, "--", file],
+      ...[(urls[0] as URL).href, "--", file],
     ];
+    // wrk.lua's setup points thread i at the i-th address.
+    const env = { ...process.env, BENCH_WRK_ADDRESSES: urls.map((url) => url.host).join(" ") };
     const stdout = await new Promise<string>((resolve, reject) => {
-      execFile("wrk", args, { encoding: "utf8" }, (error, out, err) => {
+      execFile("wrk", args, { encoding: "utf8", env }, (error, out, err) => {
         if (error === null) resolve(out);
         else reject(new Error(`wrk ${args.join(" ")}: ${error.message}\n${out}${err}`));
       });

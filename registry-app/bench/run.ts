@@ -35,6 +35,13 @@ import {
   type ServiceProcess,
 } from "./processes";
 
+function positiveInteger(name: string, value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new Error(`${name} must be a positive integer, not "${value}"`);
+  return parsed;
+}
+
 /** Knobs, from the environment so `npm run bench -w registry-app` needs no arguments. */
 const settings = {
   runs: Number(process.env.BENCH_RUNS ?? 5),
@@ -58,6 +65,11 @@ const settings = {
   cpuProfileDir: process.env.BENCH_CPU_PROF,
   /** Node flags of both services that NODE_OPTIONS refuses (most V8 flags), space-separated. */
   nodeArgs: (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(" ").filter(Boolean),
+  /**
+   * Service processes per variant, on the same database, as pods behind a Kubernetes Service (staging runs
+   * 2, production at least 3): the load's connections are split evenly between them.
+   */
+  processes: positiveInteger("BENCH_SERVICE_PROCESSES", process.env.BENCH_SERVICE_PROCESSES ?? "1"),
   /** What drives the read scenarios' fixed request lists: wrk (default) or autocannon (see load.ts). */
   loader: parseLoader(process.env.BENCH_LOADER),
   /** Where to write every measurement as JSON. */
@@ -368,15 +380,37 @@ async function buildScenarios(
   return scenarios.filter((scenario) => settings.only.length === 0 || settings.only.includes(scenario.key));
 }
 
+/** A variant's service: one process, or several on the same database (BENCH_SERVICE_PROCESSES). */
+interface ServiceGroup {
+  processes: ServiceProcess[];
+  /** One per process: reads spread over all of them; writes and the bench's own requests go to the first. */
+  baseUrls: string[];
+}
+
+/** CPU time the group's processes have used so far, summed. */
+function groupCpu(group: ServiceGroup): { user: number; system: number } {
+  const times = group.processes.map((service) => cpuTimesOf(service.pid));
+  return {
+    user: times.reduce((sum, time) => sum + time.user, 0),
+    system: times.reduce((sum, time) => sum + time.system, 0),
+  };
+}
+
+/** Resident memory of the group's largest process (each is a pod with its own limit). */
+function groupMemory(group: ServiceGroup): { rssMiB: number; hwmMiB: number } {
+  const each = group.processes.map((service) => memoryOf(service.pid));
+  return { rssMiB: Math.max(...each.map((m) => m.rssMiB)), hwmMiB: Math.max(...each.map((m) => m.hwmMiB)) };
+}
+
 async function measure(
   scenario: Scenario,
-  service: ServiceProcess,
+  service: ServiceGroup,
   db: BenchDatabase,
   standby: BenchStandby | undefined,
 ): Promise<ScenarioSummary> {
   const load = async (seconds: number) => {
     const main = runLoad({
-      baseUrl: service.baseUrl,
+      baseUrls: service.baseUrls,
       connections: scenario.connections,
       seconds,
       requests: scenario.requests,
@@ -387,7 +421,7 @@ async function measure(
       side === undefined
         ? undefined
         : runLoad({
-            baseUrl: service.baseUrl,
+            baseUrls: service.baseUrls.slice(0, 1),
             connections: side.connections,
             seconds,
             rate: side.rate,
@@ -401,13 +435,13 @@ async function measure(
   for (let run = 0; run < settings.runs; run += 1) {
     const loadAverage = os.loadavg()[0] ?? NaN;
     const standbyIds = () => (onStandby(scenario.variant) ? (standby?.processIds() ?? []) : []);
-    const [serviceCpu, postgresCpu] = [cpuTimesOf(service.pid), cpuSnapshot(db.processIds())];
+    const [serviceCpu, postgresCpu] = [groupCpu(service), cpuSnapshot(db.processIds())];
     const standbyCpu = cpuSnapshot(standbyIds());
     const ownCpu = process.cpuUsage();
     const { result, background } = await load(settings.seconds);
     const own = process.cpuUsage(ownCpu);
     const requests = result.requestsPerSecond * result.seconds;
-    const serviceCpuNow = cpuTimesOf(service.pid);
+    const serviceCpuNow = groupCpu(service);
     const user = serviceCpuNow.user - serviceCpu.user;
     const system = serviceCpuNow.system - serviceCpu.system;
     const standbyCpuMs = cpuSecondsBetween(standbyCpu, cpuSnapshot(standbyIds())) * 1000;
@@ -419,7 +453,7 @@ async function measure(
       serviceSystemShare: system / (user + system),
       postgresCpuMsPerRequest: db.processIds().length === 0 ? NaN : postgresCpuMs / requests,
       standbyCpuMsPerRequest: onStandby(scenario.variant) ? standbyCpuMs / requests : NaN,
-      rssMiB: memoryOf(service.pid).rssMiB,
+      rssMiB: groupMemory(service).rssMiB,
       loadGeneratorCpu: ((own.user + own.system) / 1e6 + result.externalCpuSeconds) / result.seconds,
       background,
     };
@@ -434,7 +468,7 @@ async function measure(
           : "") +
         `, load generator (${result.loader}) ` +
         `${fixed(measured.loadGeneratorCpu * 100, 0)}% of a core, RSS ${fixed(measured.rssMiB)} MiB ` +
-        `(peak so far ${fixed(memoryOf(service.pid).hwmMiB)}), ` +
+        `(peak so far ${fixed(groupMemory(service).hwmMiB)}), ` +
         `load ${fixed(loadAverage, 2)}, statuses ${JSON.stringify(result.statuses)}` +
         (background === undefined
           ? ""
@@ -596,7 +630,7 @@ async function main(): Promise<void> {
   const db = await startDatabase();
   log(`database: ${db.description}`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "registry-bench-"));
-  const services: Partial<Record<Variant, ServiceProcess>> = {};
+  const services: Partial<Record<Variant, ServiceGroup>> = {};
   let standby: BenchStandby | undefined;
   try {
     const source = loadDataset();
@@ -637,7 +671,7 @@ async function main(): Promise<void> {
       );
     }
 
-    const start = (variant: Variant) =>
+    const start = (variant: Variant, index: number) =>
       startService(
         entry,
         serviceEnv(servedUrl, {
@@ -655,9 +689,9 @@ async function main(): Promise<void> {
             : {}),
         }),
         {
-          logFile: path.join(work, `service-${variant}.log`),
+          logFile: path.join(work, `service-${variant}-${index}.log`),
           memoryLimit: settings.memoryLimit,
-          label: variant,
+          label: `${variant}-${index}`,
           nodeArgs: [
             ...settings.nodeArgs,
             ...(settings.cpuProfileDir
@@ -666,7 +700,7 @@ async function main(): Promise<void> {
           ],
         },
       );
-    const started = async (variant: Variant): Promise<ServiceProcess> => {
+    const started = async (variant: Variant): Promise<ServiceGroup> => {
       const running = services[variant];
       if (running !== undefined) return running;
       if (onStandby(variant) && standby === undefined) {
@@ -675,10 +709,14 @@ async function main(): Promise<void> {
         standby = await db.attachStandby();
         await standby.caughtUp();
       }
-      const service = await start(variant);
+      const processes: ServiceProcess[] = [];
+      // One by one: each loads its facet index from the database as it starts.
+      for (let index = 0; index < settings.processes; index += 1) processes.push(await start(variant, index));
+      const service = { processes, baseUrls: processes.map((one) => one.baseUrl) };
       services[variant] = service;
       log(
-        `service (${variantLabel(variant)}): pid ${service.pid}, RSS after start ${fixed(memoryOf(service.pid).rssMiB)} MiB` +
+        `service (${variantLabel(variant)}): pid ${processes.map((one) => one.pid).join(", ")}, RSS after start ` +
+          `${processes.map((one) => fixed(memoryOf(one.pid).rssMiB)).join(", ")} MiB` +
           (settings.memoryLimit === undefined
             ? ""
             : `, in a memory cgroup of ${fixed(settings.memoryLimit / 1024 ** 2, 0)} MiB`),
@@ -688,7 +726,12 @@ async function main(): Promise<void> {
     const cached = await started("cached");
     await started("uncached");
     const scenarios = (
-      await buildScenarios(cached.baseUrl, scaled.names, searchQueries(source, 200, 7), scaled.documents)
+      await buildScenarios(
+        cached.baseUrls[0] as string,
+        scaled.names,
+        searchQueries(source, 200, 7),
+        scaled.documents,
+      )
     ).filter((scenario) => {
       const runnable = !onStandby(scenario.variant) || db.attachStandby !== undefined;
       if (!runnable) log(`skipping ${scenario.key}: replica scenarios need the bench's own PostgreSQL`);
@@ -712,12 +755,12 @@ async function main(): Promise<void> {
       log(
         `read your writes (${variantLabel("replica")}): publish, then read latest with the write's position, ${settings.seconds} s:`,
       );
-      readYourWrites = await measureReadYourWrites(replica.baseUrl, settings.seconds);
+      readYourWrites = await measureReadYourWrites(replica.baseUrls[0] as string, settings.seconds);
       log(`  ${JSON.stringify(readYourWrites)}`);
     }
     printSummary(summaries, importSeconds, scaled.documents.length, readYourWrites);
     const peaks = Object.fromEntries(
-      Object.entries(services).map(([variant, service]) => [variant, memoryOf(service.pid).hwmMiB]),
+      Object.entries(services).map(([variant, service]) => [variant, groupMemory(service).hwmMiB]),
     );
     log(
       `service peak RSS (VmHWM): ${Object.entries(peaks)
@@ -745,7 +788,7 @@ async function main(): Promise<void> {
       log(`wrote ${settings.jsonOut}`);
     }
   } finally {
-    for (const service of Object.values(services)) await service.stop();
+    for (const service of Object.values(services)) for (const one of service.processes) await one.stop();
     await standby?.stop();
     await db.stop();
     fs.rmSync(work, { recursive: true, force: true });

@@ -1,9 +1,22 @@
 -- wrk script of bench/load.ts. Its argument is a file of raw HTTP requests, each as "<byte length>\n<bytes>";
--- every wrk thread walks them round-robin. When the run ends it prints one line of JSON (what load.ts reads)
--- and one line with wrk's own /proc/self/stat, for the CPU it used.
+-- every wrk thread walks them round-robin. BENCH_WRK_ADDRESSES ("host:port host:port ...", one per thread)
+-- points each thread at its own service process. When the run ends it prints one line of JSON (what load.ts
+-- reads) and one line with wrk's own /proc/self/stat, for the CPU it used.
 
 local requests = {}
 local index = 0
+local threads = 0
+
+function setup(thread)
+  local addresses = {}
+  for address in (os.getenv("BENCH_WRK_ADDRESSES") or ""):gmatch("%S+") do
+    addresses[#addresses + 1] = address
+  end
+  if #addresses == 0 then return end
+  threads = threads + 1
+  local host, port = assert(addresses[(threads - 1) % #addresses + 1]):match("^(.+):(%d+)$")
+  thread.addr = assert(wrk.lookup(host, port)[1], "no address for " .. host .. ":" .. port)
+end
 
 function init(args)
   local file = assert(io.open(args[1], "rb"))

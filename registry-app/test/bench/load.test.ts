@@ -10,18 +10,21 @@ import { describeLoader, parseLoader, runLoad, type BenchRequest, type Loader } 
  */
 describe("bench load generators", function () {
   this.timeout(30_000);
-  let server: http.Server;
-  let baseUrl: string;
-  const seen: Array<{ method: string; path: string; tag: string | undefined; body: string }> = [];
+  const servers: http.Server[] = [];
+  /** Two service processes, as BENCH_SERVICE_PROCESSES=2 starts; most tests drive the first alone. */
+  const baseUrls: string[] = [];
+  const seen: Array<{ server: number; method: string; path: string; tag: string | undefined; body: string }> =
+    [];
 
-  before(async () => {
-    server = http.createServer((request, response) => {
+  const serve = async (server: number) => {
+    const listening = http.createServer((request, response) => {
       const chunks: Buffer[] = [];
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", () => {
         const body = Buffer.concat(chunks).toString("utf8");
         const tag = request.headers["x-bench-tag"];
         seen.push({
+          server,
           method: request.method ?? "",
           path: request.url ?? "",
           tag: tag as string | undefined,
@@ -31,17 +34,25 @@ describe("bench load generators", function () {
         response.end(JSON.stringify({ length: Buffer.byteLength(body) }));
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => listening.listen(0, "127.0.0.1", resolve));
+    servers.push(listening);
+    baseUrls.push(`http://127.0.0.1:${(listening.address() as AddressInfo).port}`);
+  };
+
+  before(async () => {
+    await serve(0);
+    await serve(1);
   });
 
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  after(() =>
+    Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))),
+  );
   beforeEach(() => {
     seen.length = 0;
   });
 
   const load = (loader: Loader, requests: BenchRequest[]) =>
-    runLoad({ baseUrl, connections: 4, seconds: 1, requests, loader });
+    runLoad({ baseUrls: baseUrls.slice(0, 1), connections: 4, seconds: 1, requests, loader });
 
   const list: BenchRequest[] = [
     { path: "/v0.1/servers?category=databases&tag=sql" },
@@ -93,7 +104,43 @@ describe("bench load generators", function () {
         "only good answers count as served",
       );
     });
+
+    it(`${loader}: spreads a list over every service process, each with its share of the connections`, async () => {
+      const result = await runLoad({ baseUrls, connections: 4, seconds: 1, requests: list, loader });
+      assert.equal(result.errors, 0);
+      const served = [0, 1].map((server) => seen.filter((request) => request.server === server).length);
+      const answered = Object.values(result.statuses).reduce((sum, count) => sum + count, 0);
+      assert.ok(
+        served.every((count) => count > answered / 4),
+        `served ${served.join(" and ")} of ${answered}`,
+      );
+      // Each process gets the whole list round-robin, not a part of it.
+      for (const server of [0, 1]) {
+        const methods = new Set(seen.filter((request) => request.server === server).map((r) => r.method));
+        assert.deepEqual([...methods].sort(), ["GET", "POST"]);
+      }
+    });
+
+    it(`${loader}: refuses connections that do not split evenly, naming the settings`, async () => {
+      await assert.rejects(
+        runLoad({ baseUrls, connections: 3, seconds: 1, requests: list, loader }),
+        /3 connections do not split evenly over 2 service processes \(BENCH_CONNECTIONS, BENCH_SERVICE_PROCESSES\)/,
+      );
+      assert.equal(seen.length, 0, "nothing was sent");
+    });
   }
+
+  it("sends generated requests (publishes) to the first service process only", async () => {
+    let published = 0;
+    const next = (): BenchRequest => ({
+      method: "POST",
+      path: `/v0.1/publish?n=${(published += 1)}`,
+      body: "{}",
+    });
+    const result = await runLoad({ baseUrls, connections: 2, seconds: 1, requests: next, loader: "wrk" });
+    assert.equal(result.loader, "autocannon");
+    assert.ok(seen.length > 0 && seen.every((request) => request.server === 0));
+  });
 
   it("names BENCH_LOADER when it holds neither loader, and describes each", () => {
     assert.equal(parseLoader(undefined), "wrk");
