@@ -380,16 +380,17 @@ async function buildScenarios(
   return scenarios.filter((scenario) => settings.only.length === 0 || settings.only.includes(scenario.key));
 }
 
-/** A variant's service: one process, or several on the same database (BENCH_SERVICE_PROCESSES). */
-interface ServiceGroup {
-  processes: ServiceProcess[];
-  /** One per process: reads spread over all of them; writes and the bench's own requests go to the first. */
-  baseUrls: string[];
-}
+/**
+ * A variant's service: one process, or several on the same database (BENCH_SERVICE_PROCESSES). Reads spread
+ * over all of them; writes and the bench's own requests go to the first.
+ */
+type ServiceGroup = [ServiceProcess, ...ServiceProcess[]];
+
+const urlsOf = (group: ServiceGroup) => group.map((service) => service.baseUrl);
 
 /** CPU time the group's processes have used so far, summed. */
 function groupCpu(group: ServiceGroup): { user: number; system: number } {
-  const times = group.processes.map((service) => cpuTimesOf(service.pid));
+  const times = group.map((service) => cpuTimesOf(service.pid));
   return {
     user: times.reduce((sum, time) => sum + time.user, 0),
     system: times.reduce((sum, time) => sum + time.system, 0),
@@ -398,7 +399,7 @@ function groupCpu(group: ServiceGroup): { user: number; system: number } {
 
 /** Resident memory of the group's largest process (each is a pod with its own limit). */
 function groupMemory(group: ServiceGroup): { rssMiB: number; hwmMiB: number } {
-  const each = group.processes.map((service) => memoryOf(service.pid));
+  const each = group.map((service) => memoryOf(service.pid));
   return { rssMiB: Math.max(...each.map((m) => m.rssMiB)), hwmMiB: Math.max(...each.map((m) => m.hwmMiB)) };
 }
 
@@ -410,7 +411,7 @@ async function measure(
 ): Promise<ScenarioSummary> {
   const load = async (seconds: number) => {
     const main = runLoad({
-      baseUrls: service.baseUrls,
+      baseUrls: urlsOf(service),
       connections: scenario.connections,
       seconds,
       requests: scenario.requests,
@@ -421,7 +422,7 @@ async function measure(
       side === undefined
         ? undefined
         : runLoad({
-            baseUrls: service.baseUrls.slice(0, 1),
+            baseUrls: urlsOf(service),
             connections: side.connections,
             seconds,
             rate: side.rate,
@@ -709,11 +710,10 @@ async function main(): Promise<void> {
         standby = await db.attachStandby();
         await standby.caughtUp();
       }
-      const processes: ServiceProcess[] = [];
       // One by one: each loads its facet index from the database as it starts.
-      for (let index = 0; index < settings.processes; index += 1) processes.push(await start(variant, index));
-      const service = { processes, baseUrls: processes.map((one) => one.baseUrl) };
-      services[variant] = service;
+      const processes: ServiceGroup = [await start(variant, 0)];
+      for (let index = 1; index < settings.processes; index += 1) processes.push(await start(variant, index));
+      services[variant] = processes;
       log(
         `service (${variantLabel(variant)}): pid ${processes.map((one) => one.pid).join(", ")}, RSS after start ` +
           `${processes.map((one) => fixed(memoryOf(one.pid).rssMiB)).join(", ")} MiB` +
@@ -721,17 +721,12 @@ async function main(): Promise<void> {
             ? ""
             : `, in a memory cgroup of ${fixed(settings.memoryLimit / 1024 ** 2, 0)} MiB`),
       );
-      return service;
+      return processes;
     };
     const cached = await started("cached");
     await started("uncached");
     const scenarios = (
-      await buildScenarios(
-        cached.baseUrls[0] as string,
-        scaled.names,
-        searchQueries(source, 200, 7),
-        scaled.documents,
-      )
+      await buildScenarios(cached[0].baseUrl, scaled.names, searchQueries(source, 200, 7), scaled.documents)
     ).filter((scenario) => {
       const runnable = !onStandby(scenario.variant) || db.attachStandby !== undefined;
       if (!runnable) log(`skipping ${scenario.key}: replica scenarios need the bench's own PostgreSQL`);
@@ -755,7 +750,7 @@ async function main(): Promise<void> {
       log(
         `read your writes (${variantLabel("replica")}): publish, then read latest with the write's position, ${settings.seconds} s:`,
       );
-      readYourWrites = await measureReadYourWrites(replica.baseUrls[0] as string, settings.seconds);
+      readYourWrites = await measureReadYourWrites(replica[0].baseUrl, settings.seconds);
       log(`  ${JSON.stringify(readYourWrites)}`);
     }
     printSummary(summaries, importSeconds, scaled.documents.length, readYourWrites);
@@ -788,7 +783,7 @@ async function main(): Promise<void> {
       log(`wrote ${settings.jsonOut}`);
     }
   } finally {
-    for (const service of Object.values(services)) for (const one of service.processes) await one.stop();
+    for (const group of Object.values(services)) for (const service of group) await service.stop();
     await standby?.stop();
     await db.stop();
     fs.rmSync(work, { recursive: true, force: true });
