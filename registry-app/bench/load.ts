@@ -78,6 +78,14 @@ export interface LoadResult {
   externalCpuSeconds: number;
 }
 
+/**
+ * Whether answers of `status` (a key of LoadResult.statuses) are what a scenario expects: 2xx, 304 when
+ * revalidating, or wrk's class of both.
+ */
+export function isExpectedStatus(status: string): boolean {
+  return status.startsWith("2") || status === "304";
+}
+
 function percentile(sorted: Float64Array, fraction: number): number {
   if (sorted.length === 0) return NaN;
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
@@ -126,7 +134,7 @@ async function runAutocannon(
   );
   const sorted = Float64Array.from(latencies).sort();
   const ok = Object.entries(statuses)
-    .filter(([status]) => status.startsWith("2") || status === "304")
+    .filter(([status]) => isExpectedStatus(status))
     .reduce((sum, [, count]) => sum + count, 0);
   const seconds = Math.max(...results.map((result) => result.duration));
   return {

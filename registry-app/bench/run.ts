@@ -7,6 +7,7 @@ import { DEFAULT_SCALE, loadDataset, scaleDataset, searchQueries, shuffled } fro
 import { explainFacetQueries, facetedQueries, filterCombinations } from "./facets";
 import {
   describeLoader,
+  isExpectedStatus,
   median,
   parseLoader,
   runLoad,
@@ -481,9 +482,7 @@ async function measure(
       ["background", background],
     ] as const) {
       if (outcome === undefined) continue;
-      const bad = Object.keys(outcome.statuses).filter(
-        (status) => !status.startsWith("2") && status !== "304",
-      );
+      const bad = Object.keys(outcome.statuses).filter((status) => !isExpectedStatus(status));
       if (bad.length > 0 || outcome.errors > 0) {
         throw new Error(
           `${scenario.key} (${label}): unexpected answers ${JSON.stringify(outcome.statuses)}, ${outcome.errors} errors`,
