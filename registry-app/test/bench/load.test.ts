@@ -88,7 +88,7 @@ describe("bench load generators", function () {
         requireLoader(this, loader);
       });
 
-      it(`sends every request of the list intact and counts the answers`, async () => {
+      it("sends every request of the list intact and counts the answers", async () => {
         const result = await load(loader, list);
         assert.equal(result.loader, loader);
         assert.equal(result.errors, 0);
@@ -114,7 +114,7 @@ describe("bench load generators", function () {
         }
       });
 
-      it(`reports a bad status so the bench can refuse the run`, async () => {
+      it("reports a bad status so the bench can refuse the run", async () => {
         const result = await load(loader, [{ path: "/fine" }, { path: "/missing" }]);
         const bad = Object.keys(result.statuses).filter(
           (status) => !status.startsWith("2") && status !== "304",
@@ -130,7 +130,7 @@ describe("bench load generators", function () {
         );
       });
 
-      it(`spreads a list over every service process, each with its share of the connections`, async () => {
+      it("spreads a list over every service process, each with its share of the connections", async () => {
         const result = await runLoad({ baseUrls, connections: 4, seconds: 1, requests: list, loader });
         assert.equal(result.errors, 0);
         const served = [0, 1].map((server) => seen.filter((request) => request.server === server).length);
@@ -146,7 +146,7 @@ describe("bench load generators", function () {
         }
       });
 
-      it(`refuses connections that do not split evenly, naming the settings`, async () => {
+      it("refuses connections that do not split evenly, naming the settings", async () => {
         await assert.rejects(
           runLoad({ baseUrls, connections: 3, seconds: 1, requests: list, loader }),
           /3 connections do not split evenly over 2 service processes \(BENCH_CONNECTIONS, BENCH_SERVICE_PROCESSES\)/,
